@@ -1,0 +1,51 @@
+"""Kernels: Numba versions beside plain-numpy/Python references with the same signatures.
+
+Layout: for a topic ``T`` there are two modules, ``T_nb.py`` (Numba, ``@njit(cache=True)``, compiled
+lazily on first call, never at import) and ``T_ref.py`` (numpy / plain Python).  Both export the same
+names, listed in the reference module's ``__all__``.  :func:`kernel` returns the implementation for the
+active backend; tests enumerate :func:`topics` to check the two agree.
+
+Kernels are written as loops that fill ``out`` arrays and return counts/status codes (numbagg style);
+they never raise, the Python wrappers in ``plada_codec.codecs`` turn status codes into errors.
+
+Backend: ``numba`` (default) or ``reference``; set ``PLADA_CODEC_BACKEND=reference`` to force the
+reference (slow, but needs no compiler).  ``NUMBA_DISABLE_JIT=1`` runs the Numba modules as Python.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from functools import lru_cache
+from typing import Callable, List, Optional
+
+BACKENDS = ("numba", "reference")
+
+
+def active_backend() -> str:
+    backend = os.environ.get("PLADA_CODEC_BACKEND", "numba")
+    if backend not in BACKENDS:
+        raise ValueError(f"PLADA_CODEC_BACKEND={backend!r}; expected one of {BACKENDS}")
+    return backend
+
+
+@lru_cache(maxsize=None)
+def _module(topic: str, backend: str):
+    suffix = "_nb" if backend == "numba" else "_ref"
+    return importlib.import_module(f"{__name__}.{topic}{suffix}")
+
+
+def kernel(qualified: str, backend: Optional[str] = None) -> Callable:
+    """``kernel("bitpack.unpack_bits")`` -> the function for ``backend`` (default: the active one)."""
+    topic, _, name = qualified.partition(".")
+    return getattr(_module(topic, backend or active_backend()), name)
+
+
+def topics() -> List[str]:
+    """Topics that have both a ``_nb`` and a ``_ref`` module."""
+    names = {m.name for m in pkgutil.iter_modules(__path__)}
+    return sorted(n[:-3] for n in names if n.endswith("_nb") and n[:-3] + "_ref" in names)
+
+
+def kernel_names(topic: str) -> List[str]:
+    return list(_module(topic, "reference").__all__)

@@ -1,0 +1,91 @@
+"""Command line: ``python -m plada_codec COMMAND ...``.
+
+Core commands (inspect, verify, encode, decode) live here; the torch plugins add theirs
+(score, merge, select, train, data, demo) through modules listed in ``COMMAND_MODULES``: each exports
+``register(subparsers)`` and must not import torch at module import time.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+EXIT_OK = 0
+EXIT_FAILURE = 1     # a command ran and reports failure (e.g. a check that did not pass)
+EXIT_USAGE = 2       # bad command line (argparse uses 2 as well)
+EXIT_FORMAT = 3      # payload is truncated, corrupt, unsupported or over a limit
+EXIT_POOL = 4        # payload built for another pool, or a pool is unreadable
+EXIT_INPUT = 5       # input data cannot be encoded / input file unreadable
+EXIT_INTERRUPTED = 130
+
+COMMAND_MODULES = [
+    "plada_codec.core_commands",
+    "plada_codec.server.commands",
+    "plada_codec.client.commands",
+    "plada_codec.data.commands",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m plada_codec",
+        description=(
+            "plada_codec: ship a classification task as (pool index, label) pairs. "
+            "Core commands work with numpy alone; score/select/train/data/demo need the torch extra."
+        ),
+        epilog=(
+            "exit codes: 0 ok, 1 check failed, 2 usage, 3 payload truncated/corrupt/unsupported/over a limit, "
+            "4 pool mismatch, 5 bad input data or file, 130 interrupted"
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that plugin is not part of this installation
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from .errors import DecodeError, EncodeError, PladaError, PoolError, PoolMismatch
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except PoolMismatch as exc:
+        print(f"error: pool mismatch: {exc}", file=sys.stderr)
+        return EXIT_POOL
+    except PoolError as exc:
+        print(f"error: pool: {exc}", file=sys.stderr)
+        return EXIT_POOL
+    except DecodeError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FORMAT
+    except EncodeError as exc:
+        print(f"error: cannot encode: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except PladaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def entry() -> None:
+    sys.exit(main())
