@@ -26,6 +26,8 @@ from .errors import UnsupportedFeature
 
 
 class SectionType(enum.IntEnum):
+    #: not a wire section type: the kind of codec that serves CLASS_NAMES and META sections
+    BYTES = 0
     INDICES = 1
     LABELS = 2
     CLASS_NAMES = 3
@@ -105,12 +107,19 @@ def _ensure_loaded() -> None:
         from . import codecs  # noqa: F401  (importing the package registers the built-in codecs)
 
 
+def codec_kind(section: SectionType) -> SectionType:
+    """The codec kind that serves a wire section type (CLASS_NAMES and META use BYTES codecs)."""
+    if section in (SectionType.CLASS_NAMES, SectionType.META):
+        return SectionType.BYTES
+    return section
+
+
 def get_by_id(codec_id: int, section: SectionType) -> Codec:
     _ensure_loaded()
     codec = _BY_ID.get(codec_id)
     if codec is None:
         raise UnsupportedFeature(f"unknown codec id 0x{codec_id:04x} in {section.name} section")
-    if codec.section != section:
+    if codec.section != codec_kind(section):
         raise UnsupportedFeature(
             f"codec {codec.name} (0x{codec_id:04x}) codes {codec.section.name} sections, not {section.name}"
         )

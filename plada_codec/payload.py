@@ -1,0 +1,450 @@
+"""Public API: encode / decode / inspect / save / load (docs/FORMAT.md describes every byte)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import wire
+from .errors import CorruptPayload, DecodeError, EncodeError, LimitExceeded, PladaError, PoolError, PoolMismatch
+from .identity import PoolIdentity, as_identity, check_same_pool, group_sizes_of
+from .limits import DEFAULT_LIMITS, Limits
+from .registry import Codec, SectionType, StreamContext, codec_kind, get_by_id, get_by_name, list_codecs
+
+#: named codec choices; "auto" tries every candidate per section and keeps the smallest
+PRESETS: Dict[str, Dict[str, str]] = {
+    "packed": {"indices": "packed-delta", "labels": "packed-labels"},
+    "static": {"indices": "rice-gaps", "labels": "rans-labels"},
+}
+
+MAX_CLASS_NAME_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A decoded payload.  ``indices`` are sorted int64 and read-only; ``labels`` int64, read-only."""
+
+    indices: np.ndarray
+    labels: np.ndarray
+    pool_size: int
+    num_classes: int
+    class_names: Optional[List[str]] = None
+    meta: Optional[Dict[str, Any]] = None
+    pool: Optional[PoolIdentity] = None
+    version: Tuple[int, int] = (wire.MAJOR, wire.MINOR)
+    #: (type, codec id, encoded length) of optional sections this reader did not know and skipped
+    skipped_sections: List[Tuple[int, int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def label_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=self.num_classes)
+
+
+# ----------------------------------------------------------------------------------------------- encode
+
+def _as_int_array(values, what: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise EncodeError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise EncodeError(f"{what} must be integers, got dtype {arr.dtype}")
+    if arr.dtype == np.uint64 and int(arr.max()) > np.iinfo(np.int64).max:
+        raise EncodeError(f"{what} holds a value above 2**63-1")
+    return arr.astype(np.int64, copy=False)
+
+
+def _validate(indices, labels, pool_size, num_classes) -> Tuple[np.ndarray, np.ndarray]:
+    if isinstance(pool_size, bool) or not isinstance(pool_size, (int, np.integer)):
+        raise EncodeError(f"pool_size must be an int, got {type(pool_size).__name__}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise EncodeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+    if not 1 <= pool_size <= 2**32 - 1:
+        raise EncodeError(f"pool_size {pool_size} outside 1..2**32-1")
+    if not 1 <= num_classes <= 65535:
+        raise EncodeError(f"num_classes {num_classes} outside 1..65535")
+    idx = _as_int_array(indices, "indices")
+    lab = _as_int_array(labels, "labels")
+    if idx.shape != lab.shape:
+        raise EncodeError(f"{len(idx)} indices but {len(lab)} labels")
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= pool_size:
+            bad = lo if lo < 0 else hi
+            raise EncodeError(f"index {bad} outside the pool [0, {pool_size})")
+        lo, hi = int(lab.min()), int(lab.max())
+        if lo < 0 or hi >= num_classes:
+            bad = lo if lo < 0 else hi
+            raise EncodeError(f"label {bad} outside [0, num_classes={num_classes})")
+        if idx.size > 1 and not np.all(idx[1:] > idx[:-1]):
+            order = np.argsort(idx, kind="stable")
+            idx, lab = idx[order], lab[order]
+            dup = np.flatnonzero(idx[1:] == idx[:-1])
+            if dup.size:
+                raise EncodeError(f"index {int(idx[dup[0]])} appears more than once")
+    return np.ascontiguousarray(idx), np.ascontiguousarray(lab)
+
+
+def _class_names_bytes(class_names: Sequence[str], num_classes: int) -> bytes:
+    names = list(class_names)
+    if len(names) != num_classes:
+        raise EncodeError(f"{len(names)} class names for num_classes={num_classes}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise EncodeError(f"class name {i} must be a non-empty string")
+        if "\n" in name or "\x00" in name:
+            raise EncodeError(f"class name {i} ({name!r}) contains a line feed or NUL")
+        if len(name.encode("utf-8")) > MAX_CLASS_NAME_BYTES:
+            raise EncodeError(f"class name {i} is longer than {MAX_CLASS_NAME_BYTES} UTF-8 bytes")
+    return "\n".join(names).encode("utf-8")
+
+
+def _meta_bytes(meta: Mapping[str, Any], limits: Limits) -> bytes:
+    if not isinstance(meta, Mapping):
+        raise EncodeError(f"meta must be a mapping (JSON object), got {type(meta).__name__}")
+    try:
+        raw = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                         allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise EncodeError(f"meta is not JSON-serialisable: {exc}") from None
+    if len(raw) > limits.max_meta_bytes:
+        raise EncodeError(f"meta is {len(raw)} bytes of JSON, above max_meta_bytes={limits.max_meta_bytes}")
+    return raw
+
+
+def _codec_plan(codec: Union[str, Mapping[str, str]]) -> Dict[str, Optional[str]]:
+    """Normalise the ``codec`` argument to {"indices": name|None, "labels": name|None, "joint": name|None}
+    (None = try every candidate)."""
+    if isinstance(codec, str):
+        if codec == "auto":
+            return {"indices": None, "labels": None, "joint": None}
+        if codec in PRESETS:
+            return {**PRESETS[codec], "joint": ""}
+        try:
+            c = get_by_name(codec)
+        except KeyError as exc:
+            raise EncodeError(f"{exc.args[0]}; presets: auto, {', '.join(PRESETS)}") from None
+        if c.section == SectionType.JOINT:
+            return {"indices": "", "labels": "", "joint": codec}
+        raise EncodeError(f"codec {codec!r} codes only {c.section.name}; pass a mapping "
+                          "{'indices': ..., 'labels': ...}")
+    if isinstance(codec, Mapping):
+        unknown = set(codec) - {"indices", "labels", "joint"}
+        if unknown:
+            raise EncodeError(f"codec mapping has unknown keys {sorted(unknown)}")
+        if codec.get("joint"):
+            return {"indices": "", "labels": "", "joint": codec["joint"]}
+        return {"indices": codec.get("indices"), "labels": codec.get("labels"), "joint": ""}
+    raise EncodeError(f"codec must be 'auto', a preset name or a mapping, got {codec!r}")
+
+
+def _candidates(kind: SectionType, choice: Optional[str], groups) -> List[Codec]:
+    if choice == "":
+        return []
+    if choice is not None:
+        try:
+            c = get_by_name(choice)
+        except KeyError as exc:
+            raise EncodeError(exc.args[0]) from None
+        if c.section != kind:
+            raise EncodeError(f"codec {choice!r} codes {c.section.name} sections, not {kind.name}")
+        if c.needs_groups and groups is None:
+            raise EncodeError(f"codec {choice!r} needs the pool's folder structure: pass pool= with group_sizes")
+        return [c]
+    return [c for c in list_codecs(kind) if c.auto and (groups is not None or not c.needs_groups)]
+
+
+def _smallest(cands: List[Codec], values, ctx: StreamContext, forced: bool) -> Optional[Tuple[Codec, bytes]]:
+    best = None
+    for c in cands:
+        data = c.encode(values, ctx)
+        if data is None:
+            if forced:
+                raise EncodeError(f"codec {c.name!r} cannot represent this input")
+            continue
+        if best is None or len(data) < len(best[1]):
+            best = (c, bytes(data))
+    return best
+
+
+def _bytes_section(stype: SectionType, raw: bytes) -> wire.SectionSpec:
+    ctx = StreamContext(pool_size=1, num_classes=1, count=0, raw_length=len(raw))
+    best = _smallest(list_codecs(SectionType.BYTES), raw, ctx, forced=False)
+    assert best is not None
+    return wire.SectionSpec(stype, best[0].codec_id, len(raw), best[1])
+
+
+def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Optional[Sequence[str]] = None,
+           pool=None, meta: Optional[Mapping[str, Any]] = None, codec: Union[str, Mapping[str, str]] = "auto",
+           limits: Optional[Limits] = None, verify: bool = True) -> bytes:
+    """Encode kept pool ``indices`` and their ``labels`` into a .pld payload.
+
+    Unsorted indices are sorted together with their labels.  ``pool`` (a Pool or PoolIdentity) records the
+    pool identity; a Pool with folder information also enables the side-information codecs.  ``codec`` is
+    "auto" (smallest candidate per section), a preset ("packed", "static"), a joint codec name, or a
+    mapping ``{"indices": name, "labels": name}`` (missing keys: auto).  With ``verify`` (default) the
+    payload is decoded again with the decoder's checks and compared before it is returned.
+
+    >>> import numpy as np, plada_codec
+    >>> blob = plada_codec.encode([5, 1], [1, 0], pool_size=8, num_classes=2)
+    >>> plada_codec.decode(blob).indices.tolist()
+    [1, 5]
+    """
+    limits = limits or DEFAULT_LIMITS
+    idx, lab = _validate(indices, labels, pool_size, num_classes)
+    pool_size, num_classes, k = int(pool_size), int(num_classes), int(idx.shape[0])
+    ident = as_identity(pool)
+    if ident is not None and ident.size != pool_size:
+        raise EncodeError(f"pool {ident.describe()} has {ident.size} images, pool_size is {pool_size}")
+    groups = group_sizes_of(pool)
+    if groups is not None and (groups.ndim != 1 or (groups.size and groups.min() < 1) or int(groups.sum()) != pool_size):
+        raise EncodeError("pool.group_sizes must be positive folder sizes summing to pool_size")
+    plan = _codec_plan(codec)
+    base = StreamContext(pool_size=pool_size, num_classes=num_classes, count=k, groups=groups)
+
+    sections: List[wire.SectionSpec] = []
+    best_idx = _smallest(_candidates(SectionType.INDICES, plan["indices"], groups), idx, base,
+                         forced=plan["indices"] is not None)
+    best_lab = None
+    if best_idx is not None:
+        lctx = StreamContext(pool_size, num_classes, k, indices=idx, groups=groups)
+        best_lab = _smallest(_candidates(SectionType.LABELS, plan["labels"], groups), lab, lctx,
+                             forced=plan["labels"] is not None)
+    best_joint = _smallest(_candidates(SectionType.JOINT, plan["joint"], groups), (idx, lab), base,
+                           forced=bool(plan["joint"]))
+    separate = None
+    if best_idx is not None and best_lab is not None:
+        separate = len(best_idx[1]) + len(best_lab[1]) + wire.TABLE_ENTRY_SIZE
+    if best_joint is not None and (separate is None or len(best_joint[1]) < separate):
+        sections.append(wire.SectionSpec(SectionType.JOINT, best_joint[0].codec_id, k, best_joint[1]))
+    elif separate is not None:
+        sections.append(wire.SectionSpec(SectionType.INDICES, best_idx[0].codec_id, k, best_idx[1]))
+        sections.append(wire.SectionSpec(SectionType.LABELS, best_lab[0].codec_id, k, best_lab[1]))
+    else:
+        raise EncodeError("no codec could represent this input")
+    if class_names is not None:
+        sections.append(_bytes_section(SectionType.CLASS_NAMES, _class_names_bytes(class_names, num_classes)))
+    if meta is not None:
+        sections.append(_bytes_section(SectionType.META, _meta_bytes(meta, limits)))
+    blob = wire.pack(pool_size, k, num_classes, ident, sections)
+    if verify:
+        try:
+            check = decode(blob, pool=pool, limits=limits)
+        except PladaError as exc:  # pragma: no cover - would be a codec bug
+            raise EncodeError(f"internal error: the payload failed its own checks: {exc}") from exc
+        if not (np.array_equal(check.indices, idx) and np.array_equal(check.labels, lab)):  # pragma: no cover
+            raise EncodeError("internal error: the payload does not round-trip")
+    return blob
+
+
+# ----------------------------------------------------------------------------------------------- decode
+
+def _decode_stream(codec: Codec, section: wire.Section, ctx: StreamContext):
+    try:
+        return codec.decode(section.data, ctx)
+    except PladaError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # a codec bug must not leak as a foreign exception
+        raise CorruptPayload(f"{section.type_name} section ({codec.name}): {type(exc).__name__}: {exc}") from exc
+
+
+def _check_indices(indices: np.ndarray, k: int, n: int, what: str) -> np.ndarray:
+    indices = np.asarray(indices)
+    if indices.shape != (k,) or indices.dtype != np.int64:
+        raise CorruptPayload(f"{what}: decoded {indices.shape} {indices.dtype}, expected ({k},) int64")
+    if k:
+        if indices[0] < 0 or indices[-1] >= n:
+            raise CorruptPayload(f"{what}: an index lies outside the pool [0, {n})")
+        if k > 1 and not np.all(indices[1:] > indices[:-1]):
+            raise CorruptPayload(f"{what}: indices are not strictly increasing")
+    return indices
+
+
+def _check_labels(labels: np.ndarray, k: int, c: int, what: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (k,) or labels.dtype != np.int64:
+        raise CorruptPayload(f"{what}: decoded {labels.shape} {labels.dtype}, expected ({k},) int64")
+    if k and (int(labels.min()) < 0 or int(labels.max()) >= c):
+        raise CorruptPayload(f"{what}: a label lies outside [0, {c})")
+    return labels
+
+
+def _resolve_pool(header: wire.Header, pool, needs_groups: bool):
+    given = as_identity(pool)
+    if header.pool is not None and given is not None:
+        check_same_pool(header.pool, given)
+    if not needs_groups:
+        return None
+    if header.pool is None:
+        raise CorruptPayload("payload uses pool folder information but names no pool")
+    if given is None:
+        raise PoolMismatch(f"payload was built for pool {header.pool.describe()} with its folder structure; "
+                           "pass that pool to decode it (pool=...)")
+    groups = group_sizes_of(pool)
+    if groups is None:
+        raise PoolError(f"pool {given.describe()} does not provide its folder sizes (group_sizes)")
+    if int(groups.sum()) != header.pool_size:
+        raise PoolError("pool group_sizes do not sum to the pool size")
+    return groups
+
+
+def decode(blob, pool=None, limits: Optional[Limits] = None) -> Payload:
+    """Decode a payload, checking integrity, limits and (when ``pool`` is given) the pool identity.
+
+    Raises only :class:`PladaError` subclasses: TruncatedPayload, CorruptPayload, UnsupportedFeature,
+    LimitExceeded, PoolMismatch (payload built for another pool), PoolError.
+    """
+    limits = limits or DEFAULT_LIMITS
+    try:
+        return _decode(blob, pool, limits)
+    except PladaError:
+        raise
+    except (TypeError, AttributeError) as exc:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise DecodeError(f"decode expects bytes, got {type(blob).__name__}") from None
+        raise CorruptPayload(f"{type(exc).__name__}: {exc}") from exc
+    except (ValueError, OverflowError, IndexError, KeyError, UnicodeError) as exc:
+        raise CorruptPayload(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _decode(blob, pool, limits: Limits) -> Payload:
+    header, sections = wire.parse(blob, limits)
+    n, k, c = header.pool_size, header.kept, header.num_classes
+    by_type: Dict[int, wire.Section] = {}
+    skipped: List[Tuple[int, int, int]] = []
+    codecs: Dict[int, Codec] = {}
+    for s in sections:
+        try:
+            stype = SectionType(s.type)
+        except ValueError:
+            stype = None
+        if stype is None or stype == SectionType.BYTES:
+            if s.critical:
+                from .errors import UnsupportedFeature
+                raise UnsupportedFeature(f"unknown critical section type {s.type}")
+            skipped.append((s.type, s.codec_id, s.encoded_length))
+            continue
+        try:
+            codecs[s.type] = get_by_id(s.codec_id, stype)
+        except DecodeError:
+            if s.critical:
+                raise
+            skipped.append((s.type, s.codec_id, s.encoded_length))
+            continue
+        by_type[s.type] = s
+    has_sep = SectionType.INDICES in by_type or SectionType.LABELS in by_type
+    if SectionType.JOINT in by_type:
+        if has_sep:
+            raise CorruptPayload("payload holds both a JOINT section and INDICES/LABELS sections")
+    elif not (SectionType.INDICES in by_type and SectionType.LABELS in by_type):
+        raise CorruptPayload("payload lacks its INDICES and LABELS sections")
+    for t in (SectionType.INDICES, SectionType.LABELS, SectionType.JOINT):
+        if t in by_type and by_type[t].raw_length != k:
+            raise CorruptPayload(f"{t.name} section declares {by_type[t].raw_length} values, header k={k}")
+    needs_groups = any(c_.needs_groups for c_ in codecs.values())
+    groups = _resolve_pool(header, pool, needs_groups)
+    if SectionType.JOINT in by_type:
+        s = by_type[SectionType.JOINT]
+        ctx = StreamContext(n, c, k, groups=groups if codecs[s.type].needs_groups else None)
+        out = _decode_stream(codecs[s.type], s, ctx)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise CorruptPayload("joint codec returned no (indices, labels) pair")
+        indices = _check_indices(out[0], k, n, "joint section")
+        labels = _check_labels(out[1], k, c, "joint section")
+    else:
+        s = by_type[SectionType.INDICES]
+        ctx = StreamContext(n, c, k, groups=groups if codecs[s.type].needs_groups else None)
+        indices = _check_indices(_decode_stream(codecs[s.type], s, ctx), k, n, "indices section")
+        s = by_type[SectionType.LABELS]
+        ctx = StreamContext(n, c, k, indices=indices, groups=groups if codecs[s.type].needs_groups else None)
+        labels = _check_labels(_decode_stream(codecs[s.type], s, ctx), k, c, "labels section")
+    class_names = None
+    if SectionType.CLASS_NAMES in by_type:
+        s = by_type[SectionType.CLASS_NAMES]
+        limits.check("class-names section size", s.raw_length, "max_class_names_bytes")
+        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+        try:
+            class_names = raw.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            raise CorruptPayload("class names are not valid UTF-8") from None
+        if len(class_names) != c or any(not x for x in class_names):
+            raise CorruptPayload(f"class-names section holds {len(class_names)} names (some may be empty); C={c}")
+    meta = None
+    if SectionType.META in by_type:
+        s = by_type[SectionType.META]
+        limits.check("meta section size", s.raw_length, "max_meta_bytes")
+        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+        try:
+            meta = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise CorruptPayload("meta section is not UTF-8 JSON") from None
+        if not isinstance(meta, dict):
+            raise CorruptPayload("meta section is not a JSON object")
+    indices.setflags(write=False)
+    labels.setflags(write=False)
+    return Payload(indices=indices, labels=labels, pool_size=n, num_classes=c, class_names=class_names,
+                   meta=meta, pool=header.pool, version=(header.major, header.minor), skipped_sections=skipped)
+
+
+# ---------------------------------------------------------------------------------------------- inspect
+
+def inspect(blob, limits: Optional[Limits] = None) -> Dict[str, Any]:
+    """Header and per-section sizes, after the framing and digest checks, without decoding any stream."""
+    limits = limits or DEFAULT_LIMITS
+    header, sections = wire.parse(blob, limits)
+    out_sections = []
+    for s in sections:
+        try:
+            stype = SectionType(s.type)
+            codec_name = get_by_id(s.codec_id, stype).name if stype != SectionType.BYTES else None
+        except (ValueError, DecodeError):
+            codec_name = None
+        out_sections.append({
+            "type": s.type_name, "type_id": s.type, "critical": s.critical, "codec_id": s.codec_id,
+            "codec": codec_name or f"unknown-0x{s.codec_id:04x}", "raw_length": s.raw_length,
+            "encoded_bytes": s.encoded_length,
+        })
+    total = header.total_length
+    return {
+        "format": "pld", "version": f"{header.major}.{header.minor}",
+        "pool": None if header.pool is None else {
+            "name": header.pool.name, "size": header.pool.size, "sha256": header.pool.hexdigest},
+        "pool_size": header.pool_size, "kept": header.kept, "num_classes": header.num_classes,
+        "total_bytes": total,
+        "overhead_bytes": total - sum(s.encoded_length for s in sections),
+        "sections": out_sections,
+        "bits_per_kept": (8 * total / header.kept) if header.kept else None,
+        "bits_per_pool_image": 8 * total / header.pool_size,
+    }
+
+
+# ------------------------------------------------------------------------------------------ save / load
+
+def save(path, indices, labels, **kwargs) -> int:
+    """Encode and write atomically to ``path`` (``.pld``); returns the payload size in bytes."""
+    blob = encode(indices, labels, **kwargs)
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(blob)
+    os.replace(tmp, path)
+    return len(blob)
+
+
+def load(path, pool=None, limits: Optional[Limits] = None) -> Payload:
+    """Read and decode a payload file; refuses files larger than ``limits.max_payload_bytes`` unread."""
+    limits = limits or DEFAULT_LIMITS
+    size = os.path.getsize(path)
+    if size > limits.max_payload_bytes:
+        raise LimitExceeded(f"{path} is {size} bytes, above max_payload_bytes={limits.max_payload_bytes}")
+    with open(path, "rb") as f:
+        blob = f.read()
+    return decode(blob, pool=pool, limits=limits)
