@@ -1,0 +1,210 @@
+"""Generic classifier training, shared by the server's teacher and the client's student (torch extra).
+
+Recipe (the source paper's student recipe, used for both): AdamW (lr 1e-3, weight decay 0.05), cosine
+learning-rate schedule per step down to 0, cross-entropy; optional batch augmentation for small images
+(random translation by up to 1/8 of the side with reflection padding, random horizontal flip), done on
+whole batches on the training device so datasets stay cheap.
+
+>>> import numpy as np, torch
+>>> from plada_codec.torch_data import ArrayDataset
+>>> from plada_codec.models import get_model
+>>> rng = np.random.default_rng(0)
+>>> data = ArrayDataset(rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8), rng.integers(0, 2, 64))
+>>> history = train_classifier(get_model("small-cnn", 2), data, epochs=1, batch_size=32, progress=False)
+>>> len(history.epochs)
+1
+
+Threads: set ``torch.set_num_threads`` to the free cores before calling (the CLI commands do); on a
+shared 2-core machine oversubscription is ~10x slower.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+DEFAULT_LR = 1e-3
+DEFAULT_WEIGHT_DECAY = 0.05
+
+
+def progress_bar(iterable=None, total=None, desc: str = "", enabled: bool = True, unit: str = "it", **kw):
+    """A tqdm bar that is silent when disabled or when stderr is not a terminal."""
+    from tqdm.auto import tqdm
+
+    disable = not enabled or not sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, disable=disable, unit=unit, leave=False, dynamic_ncols=True, **kw)
+
+
+def resolve_device(device=None) -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch and numpy; return a torch Generator for data order and augmentation."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def augment_batch(x: torch.Tensor, generator: Optional[torch.Generator] = None, max_shift: Optional[int] = None,
+                  flip: bool = True) -> torch.Tensor:
+    """Random translation (reflection padding, up to ``max_shift`` pixels, default side/8) and random
+    horizontal flip of each image of a (B, C, H, W) batch."""
+    b, _, h, w = x.shape
+    s = max(1, min(h, w) // 8) if max_shift is None else int(max_shift)
+    if s > 0:
+        padded = nn.functional.pad(x, (s, s, s, s), mode="reflect" if s < min(h, w) else "replicate")
+        offs = torch.randint(0, 2 * s + 1, (b, 2), generator=generator).tolist()
+        x = torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offs)])
+    if flip:
+        mask = (torch.rand(b, generator=generator) < 0.5).to(x.device)
+        x = torch.where(mask[:, None, None, None], x.flip(3), x)
+    return x
+
+
+@dataclass
+class History:
+    """Per-epoch records: epoch, loss, train_acc, val_acc (None without a validation set), lr, seconds,
+    images_per_s."""
+
+    epochs: List[Dict] = field(default_factory=list)
+
+    @property
+    def final_val_acc(self) -> Optional[float]:
+        return self.epochs[-1]["val_acc"] if self.epochs else None
+
+    @property
+    def best_val_acc(self) -> Optional[float]:
+        vals = [e["val_acc"] for e in self.epochs if e["val_acc"] is not None]
+        return max(vals) if vals else None
+
+    def as_dict(self) -> Dict:
+        return {"epochs": list(self.epochs)}
+
+
+def _loader(dataset, batch_size: int, shuffle: bool, num_workers: int, generator=None) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+                      generator=generator, drop_last=False, persistent_workers=False,
+                      pin_memory=False)
+
+
+def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epochs: int = 10,
+                     lr: float = DEFAULT_LR, weight_decay: float = DEFAULT_WEIGHT_DECAY,
+                     batch_size: int = 128, augment: bool = True, device=None, num_workers: int = 0,
+                     progress: bool = True, seed: int = 0, label_smoothing: float = 0.0,
+                     sample_weights=None, desc: str = "train", log=None) -> History:
+    """Train ``model`` in place on a dataset of (image tensor, label) pairs; return its :class:`History`.
+
+    sample_weights: optional per-example weights (length ``len(train_dataset)``) used for sampling with
+    replacement instead of shuffling (e.g. to balance classes).
+    log: optional callable receiving each epoch record (e.g. ``print``).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if len(train_dataset) == 0:
+        raise ValueError("the training set is empty")
+    dev = resolve_device(device)
+    g = seed_everything(seed)
+    model.to(dev)
+    if sample_weights is not None:
+        w = torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
+        sampler = torch.utils.data.WeightedRandomSampler(w, num_samples=len(train_dataset), replacement=True,
+                                                         generator=g)
+        loader = DataLoader(train_dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers)
+    else:
+        loader = _loader(train_dataset, batch_size, True, num_workers, generator=g)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    total_steps = epochs * len(loader)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    history = History()
+    aug_gen = torch.Generator().manual_seed(seed + 1)
+    for epoch in range(epochs):
+        model.train()
+        t0 = time.perf_counter()
+        seen, correct, loss_sum = 0, 0, 0.0
+        bar = progress_bar(loader, total=len(loader), desc=f"{desc} {epoch + 1}/{epochs}", enabled=progress,
+                           unit="batch")
+        for x, y in bar:
+            x = x.to(dev, non_blocking=True)
+            y = torch.as_tensor(y).to(dev, non_blocking=True)
+            if augment:
+                x = augment_batch(x, aug_gen)
+            out = model(x)
+            loss = loss_fn(out, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            n = len(y)
+            seen += n
+            loss_sum += float(loss.detach()) * n
+            correct += int((out.detach().argmax(1) == y).sum())
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
+        bar.close()
+        seconds = time.perf_counter() - t0
+        record = {
+            "epoch": epoch + 1,
+            "loss": loss_sum / seen,
+            "train_acc": correct / seen,
+            "val_acc": None,
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": seconds,
+            "images_per_s": seen / seconds if seconds > 0 else float("inf"),
+        }
+        if val_dataset is not None and len(val_dataset):
+            record["val_acc"] = evaluate(model, val_dataset, batch_size=max(batch_size, 256), device=dev,
+                                         num_workers=num_workers)
+        history.epochs.append(record)
+        if log is not None:
+            log(record)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, dataset, batch_size: int = 256, device=None, num_workers: int = 0,
+                   progress: bool = False, desc: str = "predict") -> torch.Tensor:
+    """Logits (n, C) float32 on the CPU, in dataset order; the dataset's second item is ignored."""
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    outs = []
+    loader = _loader(dataset, batch_size, False, num_workers)
+    for x, _ in progress_bar(loader, total=len(loader), desc=desc, enabled=progress, unit="batch"):
+        outs.append(model(x.to(dev)).float().cpu())
+    if not outs:
+        return torch.zeros((0, 0))
+    return torch.cat(outs)
+
+
+def evaluate(model: nn.Module, dataset, batch_size: int = 256, device=None, num_workers: int = 0,
+             progress: bool = False) -> float:
+    """Top-1 accuracy of ``model`` on a dataset of (image tensor, label) pairs."""
+    if len(dataset) == 0:
+        raise ValueError("cannot evaluate on an empty dataset")
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    correct = 0
+    loader = _loader(dataset, batch_size, False, num_workers)
+    with torch.no_grad():
+        for x, y in progress_bar(loader, total=len(loader), desc="evaluate", enabled=progress, unit="batch"):
+            pred = model(x.to(dev)).argmax(1).cpu()
+            correct += int((pred == torch.as_tensor(y)).sum())
+    return correct / len(dataset)
+
+
+__all__ = ["train_classifier", "evaluate", "predict_logits", "History", "augment_batch", "progress_bar",
+           "resolve_device", "seed_everything", "DEFAULT_LR", "DEFAULT_WEIGHT_DECAY"]
