@@ -1,10 +1,12 @@
-"""Reference (numpy) fixed-width bit packing, LSB first (docs/FORMAT.md, "Bit order").
+"""Reference fixed-width bit packing, LSB first (docs/FORMAT.md §1 "Bit order"), built on bitarray's
+little-endian bit arrays: an implementation independent of the Numba kernels it checks.
 
 Value j occupies stream bits [j*w, (j+1)*w); stream bit b is bit (b % 8) of byte b // 8.
 """
 from __future__ import annotations
 
-import numpy as np
+from bitarray import bitarray
+from bitarray.util import ba2int, int2ba
 
 from . import status
 
@@ -12,35 +14,35 @@ __all__ = ["pack_bits", "unpack_bits"]
 
 
 def pack_bits(values, width, out):
-    """Pack ``values`` (uint64, each < 2**width) into ``out`` (uint8, zeroed, >= ceil(n*w/8) bytes).
+    """Pack ``values`` (each < 2**width) into ``out`` (uint8, zeroed, >= ceil(n*w/8) bytes).
     Returns the number of bytes written."""
-    n = values.shape[0]
-    nbytes = (n * width + 7) // 8
-    if width == 0 or n == 0:
+    if width == 0 or values.shape[0] == 0:
         return 0
-    shifts = np.arange(width, dtype=np.uint64)
-    bits = ((values.astype(np.uint64)[:, None] >> shifts) & np.uint64(1)).astype(np.uint8).ravel()
-    packed = np.packbits(bits, bitorder="little")
-    out[:nbytes] = packed
-    return nbytes
+    bits = bitarray(endian="little")
+    for v in values.tolist():
+        bits.extend(int2ba(int(v), length=width, endian="little"))
+    raw = bits.tobytes()  # pads the last byte with zero bits
+    out[:len(raw)] = bytearray(raw)
+    return len(raw)
 
 
 def unpack_bits(data, start, count, width, out):
-    """Unpack ``count`` values of ``width`` bits from ``data[start:]`` into ``out`` (uint64).
+    """Unpack ``count`` values of ``width`` bits from ``data[start:]`` into ``out``.
     Returns the offset just past the last byte used, or a negative status.  Padding bits in the last
     byte must be zero."""
-    nbytes = (count * width + 7) // 8
     if width > 32:
         return status.BAD_FIELD
+    nbytes = (count * width + 7) // 8
     if start + nbytes > data.shape[0]:
         return status.TRUNCATED
     if width == 0 or count == 0:
         out[:count] = 0
         return start
-    bits = np.unpackbits(data[start:start + nbytes], bitorder="little")
+    bits = bitarray(endian="little")
+    bits.frombytes(bytes(data[start:start + nbytes]))
     used = count * width
     if bits[used:].any():
         return status.NONZERO_PADDING
-    weights = np.uint64(1) << np.arange(width, dtype=np.uint64)
-    out[:count] = (bits[:used].reshape(count, width).astype(np.uint64) * weights).sum(axis=1)
+    for j in range(count):
+        out[j] = ba2int(bits[j * width:(j + 1) * width], signed=False)
     return start + nbytes

@@ -9,7 +9,34 @@ from __future__ import annotations
 import numpy as np
 
 from . import status
-from .bitpack_ref import pack_bits, unpack_bits
+
+
+def _pack(values, width, out):
+    """numpy bit packing, LSB first (vectorised per block)."""
+    n = values.shape[0]
+    if width == 0 or n == 0:
+        return 0
+    shifts = np.arange(width, dtype=np.uint64)
+    bits = ((values.astype(np.uint64)[:, None] >> shifts) & np.uint64(1)).astype(np.uint8).ravel()
+    packed = np.packbits(bits, bitorder="little")
+    out[:packed.shape[0]] = packed
+    return packed.shape[0]
+
+
+def _unpack(data, start, count, width, out):
+    nbytes = (count * width + 7) // 8
+    if start + nbytes > data.shape[0]:
+        return status.TRUNCATED
+    if width == 0 or count == 0:
+        out[:count] = 0
+        return start
+    bits = np.unpackbits(data[start:start + nbytes], bitorder="little")
+    used = count * width
+    if bits[used:].any():
+        return status.NONZERO_PADDING
+    weights = np.uint64(1) << np.arange(width, dtype=np.uint64)
+    out[:count] = (bits[:used].reshape(count, width).astype(np.uint64) * weights).sum(axis=1)
+    return start + nbytes
 
 __all__ = ["delta_for_encode", "delta_for_decode"]
 
@@ -42,7 +69,7 @@ def delta_for_encode(indices, block, out):
                 out[pos] = byte
                 pos += 1
                 break
-        pos += pack_bits(g - np.uint64(g.min()), width, out[pos:])
+        pos += _pack(g - np.uint64(g.min()), width, out[pos:])
     return pos
 
 
@@ -78,7 +105,7 @@ def delta_for_decode(data, count, block, pool_size, out):
                 return status.BAD_FIELD
         if ref >= 2**32:
             return status.BAD_FIELD
-        end = unpack_bits(data, pos, nb, width, tmp)
+        end = _unpack(data, pos, nb, width, tmp)
         if end < 0:
             return end
         pos = end

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create (or reuse) ./.venv and install plada_codec with the given extras (default: all).
+# Usage: bash scripts/setup.sh [EXTRAS]      e.g. bash scripts/setup.sh torch,test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-torch,test,bench,plot}"
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=".venv/.plada-installed-$(echo "$extras" | tr ',' '-')"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[${extras}]"
+  touch "$stamp"
+fi
