@@ -1,0 +1,241 @@
+"""The core CLI through ``plada_codec.cli.main(argv)``: inspect, verify, encode, decode, exit codes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import plada_codec
+from plada_codec.bounds import order0_bound_bits
+from plada_codec.cli import EXIT_FORMAT, EXIT_INPUT, EXIT_OK, EXIT_POOL, EXIT_USAGE, main
+from plada_codec.pool import Pool
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def payload(tmp_path):
+    rng = np.random.default_rng(3)
+    idx = np.sort(rng.choice(50_000, 2000, replace=False))
+    lab = rng.integers(0, 10, 2000)
+    path = tmp_path / "p.pld"
+    plada_codec.save(path, idx, lab, pool_size=50_000, num_classes=10, meta={"rule": "energy"})
+    return path, idx, lab
+
+
+def make_pool(tmp_path, name, files):
+    """A pool folder with empty image files (the identity depends on names only)."""
+    root = tmp_path / name
+    for f in files:
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).write_bytes(b"")
+    return Pool.from_folder(root, cache=False), root
+
+
+def test_help_exits_zero(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == EXIT_OK and "inspect" in out and "exit codes" in out
+    for cmd in ("inspect", "verify", "encode", "decode"):
+        code, out, _ = run([cmd, "--help"], capsys)
+        assert code == EXIT_OK and "usage" in out.lower(), cmd
+
+
+@pytest.mark.parametrize("argv", [[], ["no-such-command"], ["inspect"], ["encode", "x.npz"],
+                                  ["inspect", "a", "--bogus"]])
+def test_usage_errors_exit_2(argv, capsys):
+    code, _, _ = run(argv, capsys)
+    assert code == EXIT_USAGE
+
+
+def test_inspect_text(payload, capsys):
+    path, idx, lab = payload
+    code, out, _ = run(["inspect", path], capsys)
+    assert code == EXIT_OK
+    info = plada_codec.inspect(path.read_bytes())
+    for s in info["sections"]:
+        assert s["codec"] in out and str(s["encoded_bytes"]) in out
+    assert "N=50000" in out and "k=2000" in out and "C=10" in out
+    assert "bits per kept image" in out and f"{info['bits_per_kept']:.3f}" in out
+    assert "order-0 bound" in out and "ratio to bound" in out
+    assert "energy" in out
+
+
+def test_inspect_json(payload, capsys):
+    path, idx, lab = payload
+    code, out, _ = run(["inspect", path, "--json"], capsys)
+    assert code == EXIT_OK
+    info = json.loads(out)
+    total = path.stat().st_size
+    assert info["total_bytes"] == total and info["kept"] == 2000 and info["pool_size"] == 50_000
+    assert info["version"] == "1.0" and info["pool"] is None
+    assert [s["type"] for s in info["sections"]] == ["indices", "labels", "meta"]
+    assert sum(s["encoded_bytes"] for s in info["sections"]) + info["overhead_bytes"] == total
+    assert info["bits_per_kept"] == pytest.approx(8 * total / 2000)
+    assert info["bits_per_pool_image"] == pytest.approx(8 * total / 50_000)
+    bound = order0_bound_bits(50_000, np.bincount(lab, minlength=10))
+    assert info["order0_bound_bits"] == pytest.approx(bound)
+    assert info["ratio_to_bound"] == pytest.approx(8 * total / bound)
+    assert 1.0 < info["ratio_to_bound"] < 1.2  # random input: close to the bound, never below it
+    code, out, _ = run(["inspect", path, "--json", "--no-decode"], capsys)
+    assert code == EXIT_OK and "order0_bound_bits" not in json.loads(out)
+
+
+def test_inspect_k0_has_no_bits_per_kept(tmp_path, capsys):
+    path = tmp_path / "e.pld"
+    plada_codec.save(path, [], [], pool_size=5, num_classes=2)
+    code, out, _ = run(["inspect", path, "--json"], capsys)
+    assert code == EXIT_OK and json.loads(out)["bits_per_kept"] is None
+    code, out, _ = run(["inspect", path], capsys)
+    assert code == EXIT_OK and "n/a" in out
+
+
+def test_verify_ok_and_corrupt(payload, tmp_path, capsys):
+    path, _, _ = payload
+    code, out, _ = run(["verify", path], capsys)
+    assert code == EXIT_OK and out.startswith("OK")
+    blob = bytearray(path.read_bytes())
+    blob[40] ^= 0x10
+    bad = tmp_path / "bad.pld"
+    bad.write_bytes(bytes(blob))
+    code, _, err = run(["verify", bad], capsys)
+    assert code == EXIT_FORMAT and "CorruptPayload" in err and "Traceback" not in err
+    bad.write_bytes(path.read_bytes()[:-5])
+    code, _, err = run(["verify", bad], capsys)
+    assert code == EXIT_FORMAT and "TruncatedPayload" in err
+    for cmd in (["inspect", bad], ["decode", bad, "-o", tmp_path / "x.csv"]):
+        assert run(cmd, capsys)[0] == EXIT_FORMAT
+
+
+def test_verify_pool_mismatch_names_both_pools(tmp_path, capsys):
+    pool_a, root_a = make_pool(tmp_path, "pool-alpha", ["cat/1.png", "cat/2.png", "dog/1.png", "dog/2.jpg"])
+    pool_b, root_b = make_pool(tmp_path, "pool-beta", ["cat/1.png", "cat/2.png", "dog/1.png", "dog/3.jpg"])
+    assert pool_a.identity.sha256 != pool_b.identity.sha256
+    path = tmp_path / "a.pld"
+    plada_codec.save(path, [0, 3], [0, 1], pool_size=4, num_classes=2, pool=pool_a)
+    code, out, _ = run(["verify", path, "--pool", root_a], capsys)
+    assert code == EXIT_OK and "pool-alpha" in out
+    code, _, err = run(["verify", path, "--pool", root_b], capsys)
+    assert code == EXIT_POOL
+    assert "pool-alpha" in err and "pool-beta" in err
+    # a manifest file instead of a folder
+    manifest = tmp_path / "beta-manifest.txt"
+    pool_b.write_manifest(manifest)
+    code, _, err = run(["verify", path, "--pool", manifest, "--pool-root", root_b], capsys)
+    assert code == EXIT_POOL and "pool-alpha" in err
+    code, _, err = run(["decode", path, "-o", tmp_path / "o.csv", "--pool", root_b], capsys)
+    assert code == EXIT_POOL
+    code, _, err = run(["verify", path, "--pool", tmp_path / "no-such-pool"], capsys)
+    assert code == EXIT_POOL
+
+
+def test_verify_in_memory_pool_mismatch(tmp_path, capsys):
+    imgs = np.zeros((3, 4, 4), np.uint8)
+    a = Pool.from_arrays(imgs, ["c/0.png", "c/1.png", "d/0.png"], name="mem-a")
+    b = Pool.from_arrays(imgs, ["c/0.png", "c/1.png", "e/0.png"], name="mem-b")
+    blob = plada_codec.encode([2], [0], pool_size=3, num_classes=1, pool=a)
+    with pytest.raises(plada_codec.PoolMismatch, match="mem-a.*mem-b"):
+        plada_codec.decode(blob, pool=b)
+    assert plada_codec.decode(blob, pool=a).pool == a.identity
+
+
+def test_encode_decode_npz(tmp_path, capsys):
+    rng = np.random.default_rng(9)
+    idx = rng.choice(10_000, 500, replace=False).astype(np.uint32)  # unsorted on purpose
+    lab = rng.integers(0, 4, 500).astype(np.uint16)
+    src = tmp_path / "in.npz"
+    np.savez(src, indices=idx, labels=lab, pool_size=10_000, num_classes=4,
+             class_names=np.array(["a", "b", "c", "d"]))
+    out = tmp_path / "o.pld"
+    code, msg, _ = run(["encode", src, "-o", out, "--meta", '{"keep": 0.05}'], capsys)
+    assert code == EXIT_OK and "k=500" in msg
+    p = plada_codec.load(out)
+    order = np.argsort(idx)
+    assert p.indices.tolist() == idx[order].tolist() and p.labels.tolist() == lab[order].tolist()
+    assert p.class_names == ["a", "b", "c", "d"] and p.meta == {"keep": 0.05}
+    back = tmp_path / "back.npz"
+    assert run(["decode", out, "-o", back], capsys)[0] == EXIT_OK
+    with np.load(back) as z:
+        assert z["indices"].tolist() == p.indices.tolist() and z["labels"].tolist() == p.labels.tolist()
+        assert int(z["pool_size"]) == 10_000 and int(z["num_classes"]) == 4
+        assert z["class_names"].tolist() == ["a", "b", "c", "d"]
+
+
+def test_encode_decode_csv(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("index,label\n7,2\n3,0\n8,2\n", encoding="utf-8")
+    out = tmp_path / "o.pld"
+    code, _, _ = run(["encode", src, "-o", out, "--pool-size", 10, "--num-classes", 3,
+                      "--codec", "packed-delta,packed-labels"], capsys)
+    assert code == EXIT_OK
+    assert out.read_bytes() == (plada_codec.encode([3, 7, 8], [0, 2, 2], pool_size=10, num_classes=3,
+                                                   codec="packed"))
+    back = tmp_path / "back.csv"
+    assert run(["decode", out, "-o", back], capsys)[0] == EXIT_OK
+    assert back.read_text(encoding="utf-8") == "index,label\n3,0\n7,2\n8,2\n"
+    # headerless CSV and a class-names file
+    src.write_text("1,0\n4,1\n", encoding="utf-8")
+    names = tmp_path / "names.txt"
+    names.write_text("zero\none\n", encoding="utf-8")
+    code, _, _ = run(["encode", src, "-o", out, "--pool-size", 5, "--num-classes", 2, "--class-names", names],
+                     capsys)
+    assert code == EXIT_OK and plada_codec.load(out).class_names == ["zero", "one"]
+
+
+def test_encode_records_pool_identity(tmp_path, capsys):
+    pool, root = make_pool(tmp_path, "mypool", ["x/1.png", "x/2.png", "y/1.png"])
+    src = tmp_path / "in.csv"
+    src.write_text("0,1\n2,0\n", encoding="utf-8")
+    out = tmp_path / "o.pld"
+    code, _, _ = run(["encode", src, "-o", out, "--pool-size", 3, "--num-classes", 2, "--pool", root], capsys)
+    assert code == EXIT_OK and plada_codec.load(out).pool == pool.identity
+
+
+@pytest.mark.parametrize("content, args, expected", [
+    ("index,label\n1,5\n", ["--pool-size", 10, "--num-classes", 3], EXIT_INPUT),      # label >= C
+    ("index,label\n1,0\n1,1\n", ["--pool-size", 10, "--num-classes", 3], EXIT_INPUT),  # duplicate
+    ("index,label\n12,0\n", ["--pool-size", 10, "--num-classes", 3], EXIT_INPUT),     # index >= N
+    ("index,label\n1,x\n", ["--pool-size", 10, "--num-classes", 3], EXIT_INPUT),      # not integers
+    ("index,label\n1\n", ["--pool-size", 10, "--num-classes", 3], EXIT_INPUT),        # one column
+    ("index,label\n1,0\n", [], EXIT_USAGE),                                           # N, C missing
+    ("index,label\n1,0\n", ["--pool-size", 10, "--num-classes", 3, "--meta", "{bad"], EXIT_USAGE),
+    ("index,label\n1,0\n", ["--pool-size", 10, "--num-classes", 3, "--codec", "nope"], EXIT_INPUT),
+])
+def test_encode_bad_input(tmp_path, capsys, content, args, expected):
+    src = tmp_path / "in.csv"
+    src.write_text(content, encoding="utf-8")
+    code, _, err = run(["encode", src, "-o", tmp_path / "o.pld", *args], capsys)
+    assert code == expected, err
+    assert "Traceback" not in err and err.startswith("error")
+    assert not (tmp_path / "o.pld").exists()
+
+
+def test_encode_bad_files(tmp_path, capsys):
+    bad_npz = tmp_path / "bad.npz"
+    np.savez(bad_npz, something=np.arange(3))
+    assert run(["encode", bad_npz, "-o", tmp_path / "o.pld"], capsys)[0] == EXIT_INPUT
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    assert run(["encode", junk, "-o", tmp_path / "o.pld"], capsys)[0] == EXIT_INPUT
+    assert run(["encode", tmp_path / "missing.csv", "-o", tmp_path / "o.pld"], capsys)[0] == EXIT_INPUT
+    assert run(["inspect", tmp_path / "missing.pld"], capsys)[0] == EXIT_INPUT
+    assert run(["verify", tmp_path / "missing.pld"], capsys)[0] == EXIT_INPUT
+
+
+def test_decode_output_suffix(payload, tmp_path, capsys):
+    path, _, _ = payload
+    assert run(["decode", path, "-o", tmp_path / "o.txt"], capsys)[0] == EXIT_USAGE
+
+
+def test_cli_modules_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, plada_codec.cli as c; p = c.build_parser(); "
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            "assert 'numba' not in sys.modules, 'numba imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
