@@ -19,37 +19,35 @@ Models are built with ``in_channels=3`` (the default transform makes RGB tensors
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List
+from typing import List
 
 import torch
 from torch import nn
 
 from .errors import PladaError
 
-_MODELS: Dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_model(name: str):
-    def deco(fn):
-        if name in _MODELS:
-            raise PladaError(f"model {name!r} is already registered")
-        _MODELS[name] = fn
-        return fn
-
-    return deco
+TEACHERS_GROUP = "plada_codec.teachers"
 
 
 def list_models() -> List[str]:
-    return list(_MODELS)
+    """Names of the model builders: the built-in ones and those of installed plugins (entry-point group
+    ``plada_codec.teachers``, protocol ``build(num_classes, image_size, in_channels) -> nn.Module``)."""
+    from . import plugins
+
+    return plugins.names(TEACHERS_GROUP)
 
 
 def get_model(name: str, num_classes: int, image_size: int = 32, in_channels: int = 3) -> nn.Module:
     """Build the model called ``name`` with a fresh ``num_classes``-way head."""
-    if name not in _MODELS:
-        raise PladaError(f"unknown model {name!r}; known: {', '.join(list_models())}")
+    from . import plugins
+
     if num_classes < 2:
         raise PladaError(f"num_classes must be >= 2, got {num_classes}")
-    return _MODELS[name](num_classes=num_classes, image_size=image_size, in_channels=in_channels)
+    build = plugins.load(TEACHERS_GROUP, name)
+    model = build(num_classes=num_classes, image_size=image_size, in_channels=in_channels)
+    if not isinstance(model, nn.Module):
+        raise PladaError(f"model plugin {name!r} returned {type(model).__name__}, not a torch.nn.Module")
+    return model
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -77,16 +75,14 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x))
 
 
-@register_model("small-cnn")
-def _small_cnn(num_classes: int, image_size: int, in_channels: int) -> nn.Module:
+def small_cnn(num_classes: int, image_size: int, in_channels: int) -> nn.Module:
     return SmallCNN(num_classes, in_channels)
 
 
-@register_model("resnet18")
-def _resnet18(num_classes: int, image_size: int, in_channels: int) -> nn.Module:
-    from torchvision.models import resnet18
+def resnet18(num_classes: int, image_size: int, in_channels: int) -> nn.Module:
+    from torchvision.models import resnet18 as tv_resnet18
 
-    model = resnet18(weights=None, num_classes=num_classes)
+    model = tv_resnet18(weights=None, num_classes=num_classes)
     if image_size <= 64:
         model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
         model.maxpool = nn.Identity()
@@ -117,8 +113,7 @@ class FrozenBackbone(nn.Module):
         return self.head(f.flatten(1))
 
 
-@register_model("efficientnet-lite0-frozen")
-def _efficientnet_lite0_frozen(num_classes: int, image_size: int, in_channels: int) -> nn.Module:
+def efficientnet_lite0_frozen(num_classes: int, image_size: int, in_channels: int) -> nn.Module:
     if in_channels != 3:
         raise PladaError("efficientnet-lite0-frozen needs 3-channel inputs")
     try:
@@ -148,4 +143,5 @@ class _EfficientNetFeatures(nn.Module):
         return self.pool(self.net.extract_features(x)).flatten(1)
 
 
-__all__ = ["get_model", "list_models", "register_model", "count_parameters", "SmallCNN", "FrozenBackbone"]
+__all__ = ["get_model", "list_models", "count_parameters", "small_cnn", "resnet18", "efficientnet_lite0_frozen",
+           "SmallCNN", "FrozenBackbone"]

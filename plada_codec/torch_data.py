@@ -145,15 +145,23 @@ class ArrayDataset(Dataset):
         return self.labels
 
 
-def image_folder(root, size: int = DEFAULT_IMAGE_SIZE, channels: int = 3):
-    """A labelled target folder (``root/class/image``) as torchvision's ImageFolder with the default
-    small-image transform.  ``.classes`` holds the class names, ``.targets`` the labels."""
-    from torchvision.datasets import ImageFolder
+def labelled_folder(root, size: int = DEFAULT_IMAGE_SIZE, channels: int = 3, cache=False):
+    """A labelled target folder ``root/<class>/.../<image>`` as ``(PoolDataset, class_names, pool)``.
 
-    try:
-        return ImageFolder(str(root), transform=SmallImageTransform(size, channels))
-    except (FileNotFoundError, OSError) as exc:
-        raise PoolError(f"cannot read image folder {root}: {exc}") from None
+    Images are listed like a pool (canonical manifest order, which for class folders is torchvision's
+    ImageFolder order); the label is the index of the top folder among the sorted class folders.  The
+    returned :class:`~plada_codec.pool.Pool` identifies exactly which images were read.
+    """
+    from .pool import Pool
+
+    pool = Pool.from_folder(root, cache=cache)
+    tops = [p.split("/", 1)[0] if "/" in p else None for p in pool.paths]
+    if any(t is None for t in tops):
+        raise PoolError(f"{root}: images must sit in class folders (found {pool.paths[tops.index(None)]!r})")
+    class_names = sorted(set(tops))
+    index = {c: i for i, c in enumerate(class_names)}
+    labels = np.array([index[t] for t in tops], dtype=np.int64)
+    return PoolDataset(pool, SmallImageTransform(size, channels), labels=labels), class_names, pool
 
 
 def targets_of(dataset) -> np.ndarray:
@@ -168,5 +176,5 @@ def targets_of(dataset) -> np.ndarray:
     return np.array([int(dataset[j][1]) for j in range(len(dataset))], dtype=np.int64)
 
 
-__all__ = ["PoolDataset", "ArrayDataset", "SmallImageTransform", "image_folder", "targets_of",
+__all__ = ["PoolDataset", "ArrayDataset", "SmallImageTransform", "labelled_folder", "targets_of",
            "DEFAULT_IMAGE_SIZE"]
