@@ -1,0 +1,473 @@
+"""The main job: what a task costs in bytes and what accuracy it buys (``python -m plada_codec demo``).
+
+For each target task (an ImageFolder with ``train/``, ``val/`` and ``test/``; by default the offline
+benchmark's tasks, built first if missing):
+
+1. train a teacher on ``train/`` (it holds out a stratified 10 % for ``auto``), measure it on ``test/``;
+2. score the whole pool once (energy, entropy, pseudo-label);
+3. at every budget (a fraction of the pool), select with vanilla (low energy), Safety-Net (low energy with
+   per-class quotas), opposite (high energy) and ``auto`` (chosen on the teacher's held-out training
+   images); encode, decode with the pool-identity check and assert the round trip is exact; train a
+   student on the decoded payload only; measure it on ``test/``;
+4. baselines at the vanilla payload's byte size: (a) random target training images sent as JPEG
+   (quality 30) + zstd -19, as the source paper does, trained the same way; (b) a random pool subset with
+   the teacher's labels, encoded by the same codec.
+
+Writes ``results.csv``, ``results.json``, ``results.md`` and ``accuracy_vs_bytes.png`` into ``--out``.
+The same code runs on any pool folder (``--pool``) and any target folder (``--target``, repeatable): the
+offline benchmark is the default, never a special case.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import PladaError
+
+#: (method label, selection rule, Safety-Net?) trained at every budget
+PLADA_METHODS: Tuple[Tuple[str, str, bool], ...] = (
+    ("vanilla", "low-energy", False),
+    ("safety-net", "low-energy", True),
+    ("opposite", "high-energy", False),
+)
+METHOD_ORDER = ("vanilla", "safety-net", "opposite", "auto", "random-pool", "jpeg")
+
+
+@dataclass
+class DemoConfig:
+    budgets: Tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.10, 0.20)
+    methods: Tuple[str, ...] = ("vanilla", "safety-net", "opposite")
+    auto: bool = True
+    baselines: bool = True
+    teacher_arch: str = "small-cnn"
+    teacher_epochs: int = 12
+    student: str = "small-cnn"
+    #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
+    student_samples: int = 24000
+    student_max_epochs: int = 60
+    proxy_epochs: int = 2
+    proxy_max_images: int = 2000
+    jpeg_quality: int = 30
+    zstd_level: int = 19
+    image_size: int = 32
+    batch_size: int = 128
+    seed: int = 0
+
+
+QUICK = DemoConfig(budgets=(0.01, 0.05), methods=("vanilla",), teacher_epochs=4, student_samples=6000,
+                   student_max_epochs=20, proxy_epochs=1, proxy_max_images=1000)
+FULL = DemoConfig()
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+@dataclass
+class Split:
+    images: np.ndarray  # uint8 (n, S, S, 3)
+    labels: np.ndarray  # int64
+    classes: List[str]
+
+
+def load_split(folder, image_size: int = 32, progress: bool = False) -> Split:
+    """A labelled folder (``<class>/<image>``) as arrays, resized to ``image_size`` RGB."""
+    from PIL import Image
+
+    from .pool import Pool
+
+    pool = Pool.from_folder(folder, cache=False)
+    tops = [p.split("/", 1)[0] for p in pool.paths]
+    classes = sorted(set(tops))
+    index = {c: i for i, c in enumerate(classes)}
+    images = np.empty((len(pool), image_size, image_size, 3), np.uint8)
+    for i in range(len(pool)):
+        im = pool.load_image(i).convert("RGB")
+        if im.size != (image_size, image_size):
+            im = im.resize((image_size, image_size), Image.BILINEAR)
+        images[i] = np.asarray(im)
+    return Split(images, np.array([index[t] for t in tops], dtype=np.int64), classes)
+
+
+def _check_target(root: Path) -> None:
+    missing = [s for s in ("train", "test") if not (root / s).is_dir()]
+    if missing:
+        raise PladaError(f"target {root} needs train/ and test/ folders (and optionally val/); "
+                         f"missing: {', '.join(missing)}")
+
+
+# --------------------------------------------------------------------------------------- JPEG baseline
+
+def jpeg_bytes(img: np.ndarray, quality: int) -> bytes:
+    """One image as JPEG; gray images (equal channels) as 1-channel JPEG, as a sender would."""
+    from PIL import Image
+
+    gray = bool((img[..., 0] == img[..., 1]).all() and (img[..., 1] == img[..., 2]).all())
+    im = Image.fromarray(img[..., 0] if gray else img, "L" if gray else "RGB")
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def jpeg_payload_size(blobs: Sequence[bytes], labels: np.ndarray, level: int) -> int:
+    """Bytes of the baseline message: length-prefixed JPEGs + one label byte each, zstd-compressed."""
+    import zstandard
+
+    parts = [len(b).to_bytes(2, "little") + b for b in blobs]
+    raw = b"".join(parts) + np.asarray(labels, dtype=np.uint16).tobytes()
+    return len(zstandard.ZstdCompressor(level=level).compress(raw))
+
+
+def jpeg_baseline_set(train: Split, max_bytes: int, quality: int, level: int, seed: int):
+    """The largest prefix of a random order of ``train`` whose JPEG+zstd message fits ``max_bytes``;
+    returns (decoded images, labels, message bytes)."""
+    from PIL import Image
+
+    order = np.random.default_rng(seed).permutation(len(train.labels))
+    blobs = [jpeg_bytes(train.images[i], quality) for i in order[:4096]]
+    lo, hi = 0, len(blobs)  # largest m with size(m) <= max_bytes
+    sizes: Dict[int, int] = {0: 0}
+
+    def size(m):
+        if m not in sizes:
+            sizes[m] = jpeg_payload_size(blobs[:m], train.labels[order[:m]], level)
+        return sizes[m]
+
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if size(mid) <= max_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    m = lo
+    decoded = []
+    for b in blobs[:m]:
+        decoded.append(np.asarray(Image.open(io.BytesIO(b)).convert("RGB")))
+    imgs = np.stack(decoded) if decoded else np.zeros((0,) + train.images.shape[1:], np.uint8)
+    return imgs, train.labels[order[:m]], size(m)
+
+
+def random_pool_set(scores, pool, max_bytes: int, class_names, seed: int):
+    """The largest random pool subset (teacher labels) whose payload fits ``max_bytes``."""
+    import plada_codec
+
+    n = scores.size
+    order = np.random.default_rng(seed).permutation(n)
+
+    def enc(k):
+        idx = np.sort(order[:k])
+        return idx, plada_codec.encode(idx, scores.label[idx], pool_size=n, num_classes=scores.num_classes,
+                                       class_names=class_names, pool=pool)
+
+    lo, hi = 0, min(n, max(1, max_bytes * 8))
+    best = None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        idx, blob = enc(mid)
+        if len(blob) <= max_bytes:
+            lo, best = mid, (idx, blob)
+        else:
+            hi = mid - 1
+    return best
+
+
+# ------------------------------------------------------------------------------------------------ demo
+
+def _student_accuracy(dataset, num_classes, test_ds, cfg: DemoConfig, desc: str, progress: bool):
+    from .client.student import epochs_for, train_student
+    from .training import evaluate
+
+    epochs = epochs_for(len(dataset), samples=cfg.student_samples, max_epochs=cfg.student_max_epochs)
+    t0 = time.perf_counter()
+    model, _ = train_student(dataset, num_classes, model=cfg.student, image_size=cfg.image_size, epochs=epochs,
+                             batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, desc=desc)
+    acc = evaluate(model, test_ds)
+    return acc, epochs, time.perf_counter() - t0
+
+
+def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress: bool = True, log=print):
+    """Run the demo on one target folder; returns (task record, list of result rows)."""
+    import shutil
+
+    import torch
+    from torch.utils.data import Subset
+
+    import plada_codec
+    from .client.dataset import PseudoLabelDataset
+    from .server.auto import choose_rule
+    from .server.scoring import merge, score
+    from .server.selection import DEFAULT_SAFETY_NET, select
+    from .server.teacher import train_teacher
+    from .torch_data import ArrayDataset, SmallImageTransform
+    from .training import evaluate
+
+    _check_target(root)
+    t_task = time.perf_counter()
+    train = load_split(root / "train", cfg.image_size)
+    test = load_split(root / "test", cfg.image_size)
+    if test.classes != train.classes:
+        raise PladaError(f"{root}: test classes {test.classes} differ from train classes {train.classes}")
+    classes, C = train.classes, len(train.classes)
+    tf = SmallImageTransform(cfg.image_size)
+    train_ds = ArrayDataset(train.images, train.labels, tf)
+    test_ds = ArrayDataset(test.images, test.labels, tf)
+    log(f"[{name}] {C} classes, {len(train.labels)} train / {len(test.labels)} test images; teacher "
+        f"{cfg.teacher_arch}, {cfg.teacher_epochs} epochs")
+    t0 = time.perf_counter()
+    teacher = train_teacher(train_ds, arch=cfg.teacher_arch, image_size=cfg.image_size, epochs=cfg.teacher_epochs,
+                            batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, class_names=classes)
+    teacher_acc = evaluate(teacher.model, test_ds)
+    teacher_s = time.perf_counter() - t0
+    log(f"[{name}] teacher test accuracy {teacher_acc:.4f} ({teacher_s:.0f} s)")
+
+    t0 = time.perf_counter()
+    sdir = work / name / "scores"
+    shutil.rmtree(sdir, ignore_errors=True)
+    score(teacher.model, pool, sdir, class_names=classes, progress=progress, shard=(0, 1))
+    scores = merge(sdir, pool)
+    score_s = time.perf_counter() - t0
+    label_hist = np.bincount(scores.label, minlength=C)
+    log(f"[{name}] scored {scores.size} pool images ({score_s:.0f} s); pseudo-label counts {label_hist.tolist()}")
+    heldout = Subset(train_ds, teacher.val_indices.tolist())
+
+    rows: List[Dict[str, Any]] = []
+    auto_choices = []
+    chance = 1.0 / C
+
+    def row(method, budget, k, nbytes, acc, epochs, seconds, **extra):
+        r = {"task": name, "method": method, "budget": budget, "k": int(k), "bytes": int(nbytes),
+             "test_acc": None if acc is None else round(float(acc), 4), "epochs": epochs,
+             "seconds": round(seconds, 1), **extra}
+        rows.append(r)
+        acc_s = "   -  " if acc is None else f"{acc:.4f}"
+        log(f"[{name}] {budget:7.2%} {method:12s} k={int(k):6d} {int(nbytes):7d} B  acc {acc_s}"
+            + (f"  ({extra['note']})" if extra.get("note") else ""))
+        return r
+
+    def plada_student(sel, method, budget, extra=None):
+        blob = sel.payload
+        p = plada_codec.decode(blob, pool=pool)
+        if not (np.array_equal(p.indices, sel.indices) and np.array_equal(p.labels, sel.labels)):
+            raise PladaError(f"round trip failed for {name} {method} at {budget:.2%}")
+        ds = PseudoLabelDataset(pool, p, transform=tf)
+        acc, ep, s = _student_accuracy(ds, C, test_ds, cfg, f"{name} {method} {budget:.1%}", progress)
+        kept_classes = int((np.bincount(p.labels, minlength=C) > 0).sum())
+        return row(method, budget, len(p), len(blob), acc, ep, s, round_trip="exact", classes_kept=kept_classes,
+                   **(extra or {}))
+
+    for budget in cfg.budgets:
+        trained: Dict[Tuple[str, bool], Tuple[np.ndarray, np.ndarray, Dict[str, Any]]] = {}
+        vanilla_bytes = None
+        for method, rule, net in PLADA_METHODS:
+            if method not in cfg.methods and not (method == "vanilla" and cfg.baselines):
+                continue
+            sel = select(scores, rule, fraction=budget, safety_net=DEFAULT_SAFETY_NET if net else None, pool=pool,
+                         class_names=classes, meta={"task": name})
+            if method == "vanilla":
+                vanilla_bytes = len(sel.payload)
+            if method not in cfg.methods:
+                continue
+            r = plada_student(sel, method, budget)
+            trained[(rule, net)] = (sel.indices, sel.labels, r)
+        if cfg.auto:
+            t0 = time.perf_counter()
+            torch.manual_seed(cfg.seed)
+            record = choose_rule(scores, pool, heldout, fraction=budget, proxy_model="small-cnn",
+                                 proxy_epochs=cfg.proxy_epochs, proxy_max_images=cfg.proxy_max_images,
+                                 image_size=cfg.image_size, batch_size=cfg.batch_size, seed=cfg.seed,
+                                 progress=progress, class_names=classes)
+            auto_s = time.perf_counter() - t0
+            chosen = record["chosen"]
+            net = chosen["safety_net"] is not None
+            sel = select(scores, chosen["rule"], fraction=budget, safety_net=DEFAULT_SAFETY_NET if net else None,
+                         pool=pool, class_names=classes, meta={"task": name}, record={"auto": record})
+            label = chosen["rule"] + (" +safety-net" if net else "")
+            auto_choices.append({"budget": budget, "chosen": label, "candidates": record["candidates"],
+                                 "seconds": round(auto_s, 1)})
+            prev = trained.get((chosen["rule"], net))
+            p = plada_codec.decode(sel.payload, pool=pool)
+            if not (np.array_equal(p.indices, sel.indices) and np.array_equal(p.labels, sel.labels)):
+                raise PladaError(f"round trip failed for {name} auto at {budget:.2%}")
+            if prev is not None and np.array_equal(prev[0], p.indices) and np.array_equal(prev[1], p.labels):
+                # same kept images and labels as a student already trained (training is seeded): reuse it
+                pr = prev[2]
+                row("auto", budget, len(p), len(sel.payload), pr["test_acc"], pr["epochs"], auto_s,
+                    round_trip="exact", chosen=label, note=f"chose {label}; same selection as {pr['method']}")
+            else:
+                plada_student(sel, "auto", budget, {"chosen": label, "note": f"chose {label}"})
+        if cfg.baselines and vanilla_bytes is not None:
+            got = random_pool_set(scores, pool, vanilla_bytes, classes, cfg.seed + 1)
+            if got is None:
+                row("random-pool", budget, 0, 0, None, 0, 0.0, note="not even one image fits")
+            else:
+                idx, blob = got
+                p = plada_codec.decode(blob, pool=pool)
+                assert np.array_equal(p.indices, idx)
+                ds = PseudoLabelDataset(pool, p, transform=tf)
+                acc, ep, s = _student_accuracy(ds, C, test_ds, cfg, f"{name} random-pool {budget:.1%}", progress)
+                row("random-pool", budget, len(idx), len(blob), acc, ep, s, target_bytes=vanilla_bytes)
+            imgs, labs, nbytes = jpeg_baseline_set(train, vanilla_bytes, cfg.jpeg_quality, cfg.zstd_level,
+                                                   cfg.seed + 2)
+            if len(labs) == 0:
+                row("jpeg", budget, 0, nbytes, None, 0, 0.0, target_bytes=vanilla_bytes,
+                    note="not even one JPEG fits")
+            else:
+                acc, ep, s = _student_accuracy(ArrayDataset(imgs, labs, tf), C, test_ds, cfg,
+                                               f"{name} jpeg {budget:.1%}", progress)
+                row("jpeg", budget, len(labs), nbytes, acc, ep, s, target_bytes=vanilla_bytes)
+
+    task = {"task": name, "root": str(root), "classes": classes, "num_classes": C, "chance": chance,
+            "train_images": int(len(train.labels)), "test_images": int(len(test.labels)),
+            "teacher": {"arch": cfg.teacher_arch, "epochs": cfg.teacher_epochs, "test_acc": round(teacher_acc, 4),
+                        "seconds": round(teacher_s, 1)},
+            "scoring_seconds": round(score_s, 1), "pseudo_label_counts": label_hist.tolist(),
+            "auto": auto_choices, "seconds": round(time.perf_counter() - t_task, 1)}
+    return task, rows
+
+
+def run_demo(out: os.PathLike = "results", *, quick: bool = False, targets: Optional[Sequence[os.PathLike]] = None,
+             tasks: Optional[Sequence[str]] = None, pool_dir: Optional[os.PathLike] = None, cache=None,
+             config: Optional[DemoConfig] = None, threads: Optional[int] = None, progress: bool = True,
+             log=print) -> Dict[str, Any]:
+    """Run the demo (see the module doc); returns the results record also written to ``out``."""
+    import torch
+
+    from .client.dataset import load_pool_arrays, open_pool
+
+    cfg = config or (QUICK if quick else FULL)
+    if threads:
+        torch.set_num_threads(int(threads))
+    t_all = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "work"
+    bench = None
+    if pool_dir is None or not targets:
+        from .data import ensure
+
+        bench = ensure(cache, progress=progress, log=log)
+    pool_root = Path(pool_dir) if pool_dir is not None else bench.pool
+    if targets:
+        todo = [(Path(t).name, Path(t)) for t in targets]
+    else:
+        names = list(tasks) if tasks else bench.task_names()
+        if quick and not tasks:
+            names = ["digits"] if "digits" in names else names[:1]
+        missing = [n for n in names if n not in bench.task_names()]
+        if missing:
+            raise PladaError(f"unknown task(s) {', '.join(missing)}; known: {', '.join(bench.task_names())}")
+        todo = [(n, bench.task(n)) for n in names]
+    t0 = time.perf_counter()
+    pool = open_pool(pool_root)
+    cache_dir = (bench.root / "arrays") if bench is not None and pool_root == bench.pool else work / "arrays"
+    pool = load_pool_arrays(pool, cache_dir, progress=progress)
+    log(f"pool {pool.identity.describe()} in memory ({time.perf_counter() - t0:.0f} s)")
+
+    task_records, rows = [], []
+    for name, root in todo:
+        rec, r = run_task(name, root, pool, cfg, work, progress=progress, log=log)
+        task_records.append(rec)
+        rows += r
+    result = {
+        "command": "python -m plada_codec demo" + (" --quick" if quick else ""),
+        "config": asdict(cfg),
+        "pool": {"root": str(pool_root), "name": pool.identity.name, "size": len(pool),
+                 "sha256": pool.identity.hexdigest},
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count()},
+        "tasks": task_records,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - t_all, 1),
+    }
+    write_results(out, result)
+    log(f"results in {out} ({result['seconds']:.0f} s)")
+    return result
+
+
+# --------------------------------------------------------------------------------------------- outputs
+
+def write_results(out: Path, result: Dict[str, Any]) -> None:
+    out = Path(out)
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+    fields = ["task", "method", "budget", "k", "bytes", "test_acc", "epochs", "seconds", "chosen", "note"]
+    with open(out / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for r in result["rows"]:
+            w.writerow(r)
+    (out / "results.md").write_text(markdown_table(result))
+    try:
+        plot(result, out / "accuracy_vs_bytes.png")
+    except ImportError:  # matplotlib is the optional `plot` extra
+        pass
+
+
+def _fmt_acc(r) -> str:
+    if r is None or r.get("test_acc") is None:
+        return "-"
+    return f"{r['test_acc']:.3f}"
+
+
+def markdown_table(result: Dict[str, Any]) -> str:
+    lines = []
+    for t in result["tasks"]:
+        rows = [r for r in result["rows"] if r["task"] == t["task"]]
+        lines.append(f"### {t['task']} ({t['num_classes']} classes, chance {t['chance']:.3f}, teacher "
+                     f"{t['teacher']['arch']} {t['teacher']['test_acc']:.3f})\n")
+        lines.append("| budget | k | bytes | vanilla | safety-net | opposite | auto (chose) | random pool (k) "
+                     "| JPEG q30+zstd (images) |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+        for b in sorted({r["budget"] for r in rows}):
+            by = {r["method"]: r for r in rows if r["budget"] == b}
+            v = by.get("vanilla") or next(iter(by.values()))
+            auto = by.get("auto")
+            rp, jp = by.get("random-pool"), by.get("jpeg")
+            lines.append(
+                f"| {b:.1%} | {v['k']:,} | {v['bytes']:,} | {_fmt_acc(by.get('vanilla'))} | "
+                f"{_fmt_acc(by.get('safety-net'))} | {_fmt_acc(by.get('opposite'))} | "
+                f"{_fmt_acc(auto)}{' (' + auto['chosen'] + ')' if auto else ''} | "
+                f"{_fmt_acc(rp)}{' (' + format(rp['k'], ',') + ')' if rp else ''} | "
+                f"{_fmt_acc(jp)}{' (' + str(jp['k']) + ')' if jp else ''} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: Dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = result["tasks"]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
+    for ax, t in zip(axes[0], tasks):
+        rows = [r for r in result["rows"] if r["task"] == t["task"] and r["test_acc"] is not None and r["bytes"] > 0]
+        for m in METHOD_ORDER:
+            pts = sorted((r["bytes"], r["test_acc"]) for r in rows if r["method"] == m)
+            if pts:
+                ax.plot(*zip(*pts), marker="o" if m not in ("jpeg", "random-pool") else "s",
+                        linestyle="-" if m not in ("jpeg", "random-pool") else "--", label=m, markersize=4)
+        ax.axhline(t["teacher"]["test_acc"], color="k", linestyle=":", linewidth=1, label="teacher")
+        ax.axhline(t["chance"], color="grey", linestyle=":", linewidth=1, label="chance")
+        ax.set_xscale("log")
+        ax.set_xlabel("payload bytes")
+        ax.set_ylabel("test accuracy")
+        ax.set_ylim(0, 1)
+        ax.set_title(t["task"])
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+__all__ = ["run_demo", "run_task", "DemoConfig", "QUICK", "FULL", "jpeg_baseline_set", "random_pool_set",
+           "markdown_table", "plot", "load_split"]
