@@ -39,6 +39,7 @@ def load(path):
                 z["group_sizes"] if "group_sizes" in z else None)
 
 
+@pytest.mark.slow  # ~6 s compiled; the NUMBA_DISABLE_JIT pass (scripts/test.sh) skips it
 def test_every_corpus_payload_roundtrips(corpus, tmp_path, capsys):
     controls = []
     for path, entry in corpus:
