@@ -91,7 +91,7 @@ def rice_decode(data, count, block, pool_size, out):
             return TRUNCATED
         r = 0
         for b in range(5):
-            r |= ((data[(bitpos + b) >> 3] >> ((bitpos + b) & 7)) & 1) << b
+            r |= np.int64((data[(bitpos + b) >> 3] >> ((bitpos + b) & 7)) & 1) << b
         bitpos += 5
         for j in range(s, e):
             q = np.int64(0)

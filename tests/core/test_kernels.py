@@ -298,12 +298,7 @@ def test_numba_matches_reference(topic, name):
     check_parity(topic, name, _ext.kernel(f"{topic}.{name}", "numba"), SEEDS)
 
 
-INTERPRETED_BUGS = {
-    ("rice", "rice_decode"): "bug: rice_nb.rice_decode run as Python (NUMBA_DISABLE_JIT=1) overflows: "
-                             "`r |= ((data[i] >> s) & 1) << b` makes r a numpy uint8 (NEP 50 promotion), "
-                             "then `bitpos += r` turns bitpos into uint8, which wraps at 256 bits; "
-                             "fix: `r |= np.int64((data[i] >> s) & 1) << b` (line 94; checked: it then matches the reference)",
-}
+INTERPRETED_BUGS: dict = {}
 
 
 @pytest.mark.parametrize("topic, name", [
