@@ -83,11 +83,10 @@ def test_sections_ascending_with_critical_flags_and_exact_tiling():
 def test_full_payload_section_contents():
     p = split(small_payloads()["full"])
     assert [e[0] for e in p.entries] == [1, 2, 3, 4]
-    names = p.bodies[2] if p.entries[2][2] == 0 else None
-    if names is not None:  # raw codec: the names joined by LF, no trailing LF
-        assert names == b"ant\nbee\ncat"
-    assert p.entries[2][3] == len(b"ant\nbee\ncat")
-    assert p.entries[3][3] == len(b'{"keep":0.1,"rule":"energy"}')
+    # short byte sections: raw (0x0000) beats zstd; names joined by LF without a trailing LF, meta as
+    # compact JSON with sorted keys
+    assert p.entries[2][2:] == [0x0000, 11, 11] and p.bodies[2] == b"ant\nbee\ncat"
+    assert p.entries[3][2] == 0x0000 and p.bodies[3] == b'{"keep":0.1,"rule":"energy"}'
     assert p.flags == 1 and p.pool_block[:p.name_len] == b"toy-pool"
 
 

@@ -332,6 +332,8 @@ def test_decoders_return_only_documented_statuses(topic, name, backend):
 
 def test_valid_streams_decode_to_their_input(backend):
     """Encoder/decoder pairs of each backend invert each other and consume the stream exactly."""
+    assert _ext.active_backend() == backend
+    assert _ext.kernel("rice.rice_decode") is _ext.kernel("rice.rice_decode", backend)
     rng = np.random.default_rng(7)
     for _ in range(30):
         idx, n = rand_indices(rng)
