@@ -374,3 +374,29 @@ def test_every_codec_registered_once_with_stable_ids():
                       "rice-gaps": 0x0012, "packed-labels": 0x0020, "rans-labels": 0x0021}.items():
         assert ids.get(name) == cid, name
     assert len(set(ids.values())) == len(ids)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: decode(blob, pool=P) accepts a payload that names no pool even when "
+                                       "P has another size N (FORMAT.md §4: a reader given a pool MUST compare "
+                                       "(N, pool_id)); the header's N is known, so a size mismatch can be refused")
+def test_pool_of_another_size_refused_for_payload_without_identity():
+    blob = plada_codec.encode([3, 7, 8], [0, 2, 2], pool_size=10, num_classes=3)
+    other = PoolIdentity("bigger", 20, hashlib.sha256(b"x").digest())
+    with pytest.raises(plada_codec.PoolMismatch):
+        plada_codec.decode(blob, pool=other)
+
+
+def test_pool_of_same_size_accepted_for_payload_without_identity():
+    blob = plada_codec.encode([3, 7, 8], [0, 2, 2], pool_size=10, num_classes=3)
+    same = PoolIdentity("any", 10, hashlib.sha256(b"x").digest())
+    assert plada_codec.decode(blob, pool=same).pool is None
+
+
+@pytest.mark.xfail(strict=True, reason="bug: encode(..., limits=Limits(max_kept=2)) with k=5 reports "
+                                       "'internal error: the payload failed its own checks' (the verify step's "
+                                       "LimitExceeded); the caller's limit should be a plain EncodeError")
+def test_encode_over_caller_limits_is_a_plain_input_error():
+    with pytest.raises(EncodeError) as ei:
+        plada_codec.encode(np.arange(5), np.zeros(5, int), pool_size=10, num_classes=3,
+                           limits=plada_codec.Limits(max_kept=2))
+    assert "max_kept" in str(ei.value) and "internal error" not in str(ei.value)
