@@ -239,3 +239,24 @@ def test_cli_modules_do_not_import_torch():
             "assert 'torch' not in sys.modules, 'torch imported'; "
             "assert 'numba' not in sys.modules, 'numba imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+VECTORS = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "vectors"
+
+
+def test_cli_on_golden_vectors(capsys):
+    expectations = sorted(VECTORS.glob("*.json"))
+    assert len(expectations) >= 20
+    for js in expectations:
+        e = json.loads(js.read_text(encoding="utf-8"))
+        pld = js.with_suffix(".pld")
+        code, out, err = run(["verify", pld], capsys)
+        if e["valid"]:
+            assert code == EXIT_OK and f"k={e['kept']}" in out, (js.name, err)
+            code, out, _ = run(["inspect", pld, "--json"], capsys)
+            assert code == EXIT_OK and json.loads(out)["kept"] == e["kept"]
+        else:
+            assert code == EXIT_FORMAT and e["error"] in err, (js.name, code, err)
+            assert run(["inspect", pld], capsys)[0] == EXIT_FORMAT
+    code, out, _ = run(["inspect", VECTORS / "unknown_optional_section.pld"], capsys)
+    assert code == EXIT_OK and "skipped sections" in out and "200" in out
