@@ -27,6 +27,8 @@ from typing import Any, Dict, List
 from .errors import PladaError
 
 GROUPS = ("plada_codec.rules", "plada_codec.teachers", "plada_codec.trainers")
+#: what one plugin of each group is called in messages
+KINDS = {"plada_codec.rules": "rule", "plada_codec.teachers": "model", "plada_codec.trainers": "trainer"}
 
 #: built-in plugins: group -> {name: "module:attribute"}; mirrors pyproject.toml
 BUILTIN: Dict[str, Dict[str, str]] = {
@@ -90,7 +92,7 @@ def load(group: str, name: str) -> Any:
         return _RUNTIME[group][name]
     found = discover(group)
     if name not in found:
-        raise PladaError(f"unknown {group.rsplit('.', 1)[-1][:-1]} {name!r}; known: {', '.join(names(group))}")
+        raise PladaError(f"unknown {KINDS[group]} {name!r}; known: {', '.join(names(group))}")
     module_name, _, attr = found[name].partition(":")
     try:
         obj: Any = importlib.import_module(module_name.strip())

@@ -380,8 +380,13 @@ class Pool:
             return self.images[i]
         return np.asarray(self.load_image(i))
 
-    def load_image(self, i: int):
-        """Image ``i`` as a PIL image (mode as stored; the torch view converts to RGB)."""
+    def load_image(self, i: int, min_size: Optional[int] = None):
+        """Image ``i`` as a PIL image (mode as stored; the torch view converts to RGB).
+
+        ``min_size``: the caller only needs this many pixels per side; JPEGs are then decoded at a
+        reduced scale (PIL ``draft``: 1/2, 1/4 or 1/8, keeping both sides >= ``min_size``), several
+        times faster on large photos such as ImageNet's.
+        """
         from PIL import Image
 
         if self.images is not None:
@@ -390,6 +395,8 @@ class Pool:
         try:
             with open(path, "rb") as f:
                 img = Image.open(f)
+                if min_size and img.format == "JPEG":
+                    img.draft(img.mode, (min_size, min_size))
                 img.load()
             return img
         except (OSError, SyntaxError, ValueError) as exc:

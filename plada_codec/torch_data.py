@@ -107,13 +107,15 @@ class PoolDataset(Dataset):
             if len(self.labels) != len(self.indices):
                 raise ValueError(f"{len(self.indices)} indices but {len(self.labels)} labels")
         self._array_fast = getattr(pool, "images", None) is not None
+        #: JPEGs may be decoded at reduced scale down to twice the transform's output size
+        self._min_size = 2 * self.transform.size if isinstance(self.transform, SmallImageTransform) else None
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, j: int):
         i = int(self.indices[j])
-        img = self.pool.load_array(i) if self._array_fast else self.pool.load_image(i)
+        img = self.pool.load_array(i) if self._array_fast else self.pool.load_image(i, self._min_size)
         x = self.transform(img)
         return x, int(self.labels[j]) if self.labels is not None else i
 

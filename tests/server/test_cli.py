@@ -88,9 +88,9 @@ def test_auto_reads_only_the_heldout_training_images(scored, task_dirs, tmp_path
     read = []
     real = Pool.load_image
 
-    def spy(self, i):
+    def spy(self, i, min_size=None):
         read.append(str(self.file_path(i)))
-        return real(self, i)
+        return real(self, i, min_size)
 
     monkeypatch.setattr(Pool, "load_image", spy)
     assert main(["select", str(scored / "scores.npz"), "--pool", str(task_dirs["pool"]), "--fraction", "0.3",

@@ -180,3 +180,16 @@ def test_from_arrays():
 def test_sort_key_is_folder_then_rest_then_name():
     assert sort_key("a.png") == ("", "", "a.png")
     assert sort_key("c/d/e/f.png") == ("c", "d/e", "f.png")
+
+
+def test_jpeg_draft_decoding_keeps_the_requested_size(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "p" / "a").mkdir(parents=True)
+    photo = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "p" / "a" / "x.jpg")
+    Image.fromarray(photo).save(tmp_path / "p" / "a" / "y.png")
+    pool = Pool.from_folder(tmp_path / "p", cache=False)
+    assert pool.load_image(0).size == (640, 480)
+    assert pool.load_image(0, min_size=64).size == (160, 120)  # 1/4 scale, both sides still >= 64
+    assert pool.load_image(1, min_size=64).size == (640, 480)  # PNG: no reduced decoding
