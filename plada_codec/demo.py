@@ -45,18 +45,18 @@ METHOD_ORDER = ("vanilla", "safety-net", "opposite", "auto", "random-pool", "jpe
 
 @dataclass
 class DemoConfig:
-    budgets: Tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.10, 0.20)
+    budgets: Tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.10)
     methods: Tuple[str, ...] = ("vanilla", "safety-net", "opposite")
     auto: bool = True
     baselines: bool = True
     teacher_arch: str = "small-cnn"
-    teacher_epochs: int = 12
+    teacher_epochs: int = 6
     student: str = "small-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
-    student_samples: int = 24000
-    student_max_epochs: int = 60
-    proxy_epochs: int = 2
-    proxy_max_images: int = 2000
+    student_samples: int = 8000
+    student_max_epochs: int = 40
+    proxy_epochs: int = 1
+    proxy_max_images: int = 1000
     jpeg_quality: int = 30
     zstd_level: int = 19
     image_size: int = 32
@@ -64,8 +64,8 @@ class DemoConfig:
     seed: int = 0
 
 
-QUICK = DemoConfig(budgets=(0.01, 0.05), methods=("vanilla",), teacher_epochs=4, student_samples=6000,
-                   student_max_epochs=20, proxy_epochs=1, proxy_max_images=1000)
+QUICK = DemoConfig(budgets=(0.01, 0.05), methods=("vanilla", "safety-net"), teacher_epochs=3, student_samples=4000,
+                   student_max_epochs=20, proxy_epochs=1, proxy_max_images=500)
 FULL = DemoConfig()
 
 
@@ -376,7 +376,16 @@ def run_demo(out: os.PathLike = "results", *, quick: bool = False, targets: Opti
         rec, r = run_task(name, root, pool, cfg, work, progress=progress, log=log)
         task_records.append(rec)
         rows += r
-    result = {
+        result = _record(cfg, quick, pool_root, pool, task_records, rows, t_all)
+        write_results(out, result)  # after every task, so a long run leaves usable partial results
+    log(f"results in {out} ({result['seconds']:.0f} s)")
+    return result
+
+
+def _record(cfg, quick, pool_root, pool, task_records, rows, t_all):
+    import torch
+
+    return {
         "command": "python -m plada_codec demo" + (" --quick" if quick else ""),
         "config": asdict(cfg),
         "pool": {"root": str(pool_root), "name": pool.identity.name, "size": len(pool),
@@ -387,9 +396,6 @@ def run_demo(out: os.PathLike = "results", *, quick: bool = False, targets: Opti
         "rows": rows,
         "seconds": round(time.perf_counter() - t_all, 1),
     }
-    write_results(out, result)
-    log(f"results in {out} ({result['seconds']:.0f} s)")
-    return result
 
 
 # --------------------------------------------------------------------------------------------- outputs
