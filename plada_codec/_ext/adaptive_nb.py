@@ -1,0 +1,453 @@
+"""Numba kernels of the context-modelled adaptive coders (codecs 0x30, 0x31, 0x40, 0x41).
+
+Same names, signatures and output bytes as :mod:`plada_codec._ext.adaptive_ref`; the model and the coder
+are specified in docs/codecs/adaptive.md.  Encoders return the byte count written to ``out`` (or
+``OVERFLOW`` when ``out`` is too small); decoders return 0 or a negative status
+(:mod:`plada_codec._ext.status`).  Nothing raises.
+
+Each stream is coded by one routine that runs in either direction (``mode`` 0 encodes, 1 decodes), so the
+model the encoder uses and the model the decoder rebuilds cannot drift apart.
+
+Coder: binary arithmetic coder on 32-bit bounds ``x1 <= x2`` (carry-less: a byte leaves when the top bytes
+of both bounds agree), probabilities of a 1 bit in 16 bits.  Each context holds a probability and a count
+``n`` packed as ``p << 8 | n``; the probability moves toward the coded bit by ``1 / (n + 1.5)`` of the
+distance (``DIV`` table), ``n`` saturates at the table's limit.  Integers only.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import status
+
+TRUNCATED = status.TRUNCATED
+OUT_OF_RANGE = status.OUT_OF_RANGE
+TRAILING = status.TRAILING
+COUNT = status.COUNT
+BAD_FIELD = status.BAD_FIELD
+OVERFLOW = -7  # encoder: ``out`` too small (the codec wrapper then grows it or skips the codec)
+
+__all__ = [
+    "gaps_encode",
+    "gaps_decode",
+    "grouped_encode",
+    "grouped_decode",
+    "labels_encode",
+    "labels_decode",
+]
+
+MASK32 = 0xFFFFFFFF
+PMIN = 32
+PMAX = 65536 - 32
+P_INIT = 32768 << 8
+# rate table: DIV[n] = 2**17 // (2n + 3) ~ 2**16 / (n + 1.5)
+DIV = np.array([(1 << 17) // (2 * n + 3) for n in range(256)], dtype=np.int64)
+# count limits: the adaptation rate never falls below 1 / (limit + 1.5)
+LIM_BUCKET = 60
+LIM_MANT = 250
+LIM_FLAG = 120
+LIM_CLASS = 250
+
+BUCKETS = 32       # u in [1, 2**32): bucket b = bitlen(u) - 1 in [0, 31]
+MANT_SLOTS = 36    # per (context, bucket): tree nodes 1..3 for the top two bits, 4 + s for lower bit s
+MAXLIST = 64       # labels: candidate list length
+AGE_LIMIT = 4      # labels without folders: halve all counts when the coded label's count reaches this
+
+
+@njit(cache=True, inline="always")
+def _bitlen(x):
+    n = 0
+    while x > 0:
+        x >>= 1
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _table(n):
+    return np.full(n, P_INIT, np.int32)
+
+
+@njit(cache=True, inline="always")
+def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
+    """Code one binary decision with context ``T[i]``.  mode 0: encode ``bit`` into ``buf``;
+    mode 1: decode it from ``buf``.  Returns (bit, x1, x2, x, pos)."""
+    s = T[i]
+    p = s >> 8
+    n = s & 0xFF
+    r = x2 - x1
+    xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+    if mode:
+        bit = 1 if x <= xmid else 0
+    if bit:
+        x2 = xmid
+        p += ((65536 - p) * DIV[n]) >> 16
+        if p > PMAX:
+            p = PMAX
+    else:
+        x1 = xmid + 1
+        p -= (p * DIV[n]) >> 16
+        if p < PMIN:
+            p = PMIN
+    if n < lim:
+        n += 1
+    T[i] = (p << 8) | n
+    while ((x1 ^ x2) & 0xFF000000) == 0:
+        if mode:
+            c = 0
+            if pos < buf.shape[0]:
+                c = buf[pos]
+            x = ((x << 8) & MASK32) | c
+        elif pos < buf.shape[0]:
+            buf[pos] = x2 >> 24
+        pos += 1
+        x1 = (x1 << 8) & MASK32
+        x2 = ((x2 << 8) & MASK32) | 0xFF
+    return bit, x1, x2, x, pos
+
+
+@njit(cache=True, inline="always")
+def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm):
+    """Code ``u`` in [1, umax] (Elias-gamma binarisation): the bucket b = bitlen(u) - 1 in unary
+    ("b == j?" for j = 0, 1, ..., no decision once j = bitlen(umax) - 1) with contexts (cb, j), then the
+    b bits below the leading one, most significant first: the top two through a 3-node tree with
+    context (cm, b), the rest with context (cm, b, bit position).  Decoding returns u, which the caller
+    must check against umax (the mantissa can exceed it on corrupt input)."""
+    bmax = _bitlen(umax) - 1
+    b = 0
+    if mode == 0:
+        b = _bitlen(u) - 1
+    j = 0
+    while j < bmax:
+        hit = 1 if j == b else 0
+        hit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, hit, TB, cb * BUCKETS + j, LIM_BUCKET)
+        if hit:
+            break
+        j += 1
+    b = j
+    v = 1
+    node = 1
+    base = (cm * BUCKETS + b) * MANT_SLOTS
+    for s in range(b - 1, -1, -1):
+        bit = (u >> s) & 1
+        if node < 4:
+            bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + node, LIM_MANT)
+            node = node * 2 + bit
+        else:
+            bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + 4 + s, LIM_MANT)
+        v = (v << 1) | bit
+    return v, x1, x2, x, pos
+
+
+@njit(cache=True, inline="always")
+def _start(mode, buf):
+    """Initial (x, pos): the decoder reads 4 bytes (missing bytes read as 0 and fail the end check)."""
+    x = 0
+    pos = 0
+    if mode:
+        for s in range(4):
+            c = 0
+            if s < buf.shape[0]:
+                c = buf[s]
+            x = (x << 8) | c
+        pos = 4
+    return x, pos
+
+
+@njit(cache=True, inline="always")
+def _finish(mode, x1, pos, buf):
+    """Encoder: write x1 as 4 bytes, return the length.  Decoder: require exactly all bytes read."""
+    if mode:
+        if pos > buf.shape[0]:
+            return TRUNCATED
+        if pos < buf.shape[0]:
+            return TRAILING
+        return 0
+    for s in range(4):
+        if pos < buf.shape[0]:
+            buf[pos] = (x1 >> (24 - 8 * s)) & 0xFF
+        pos += 1
+    if pos > buf.shape[0]:
+        return OVERFLOW
+    return pos
+
+
+@njit(cache=True, inline="always")
+def _over(mode, pos, buf):
+    """True once the stream is known bad: the decoder has read past the end, or the encoder's buffer is
+    full."""
+    if mode:
+        return pos > buf.shape[0]
+    return pos > buf.shape[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# codec 0x30: gaps without side information.  u = idx[t] - idx[t-1] (idx[-1] = -1) in [1, umax] where
+# umax = N - idx[t-1] - (k - t) leaves room for the remaining indices.  Bucket context: (previous bucket,
+# rounded running mean of buckets), mantissa context: rounded running mean.
+
+@njit(cache=True, inline="always")
+def _mean_q(avg):
+    a = (avg + 8) >> 4
+    return a if a < 15 else 15
+
+
+@njit(cache=True)
+def _gaps_run(mode, idx, pool_size, buf):
+    k = idx.shape[0]
+    TB = _table(256 * BUCKETS)
+    TM = _table(16 * BUCKETS * MANT_SLOTS)
+    x1 = 0
+    x2 = MASK32
+    x, pos = _start(mode, buf)
+    prev = -1
+    b1 = 0
+    avg = 0  # 16 x exponential mean of the buckets, weight 1/4
+    for t in range(k):
+        umax = pool_size - prev - (k - t)
+        if umax < 1:
+            return OUT_OF_RANGE
+        a = _mean_q(avg)
+        cb = (b1 if b1 < 15 else 15) * 16 + a
+        u = 0
+        if mode == 0:
+            u = idx[t] - prev
+        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, a)
+        if _over(mode, pos, buf):
+            return TRUNCATED if mode else OVERFLOW
+        if u > umax:
+            return OUT_OF_RANGE
+        b = _bitlen(u) - 1
+        avg += (b * 16 - avg) >> 2
+        b1 = b
+        prev += u
+        if mode:
+            idx[t] = prev
+    return _finish(mode, x1, pos, buf)
+
+
+@njit(cache=True)
+def gaps_encode(idx, pool_size, out):
+    """Code sorted unique ``idx`` (int64, in [0, pool_size)) into ``out``; returns the byte count."""
+    return _gaps_run(0, idx, pool_size, out)
+
+
+@njit(cache=True)
+def gaps_decode(data, pool_size, out):
+    """Decode ``out.shape[0]`` indices from ``data`` into ``out``; returns 0 or a status."""
+    return _gaps_run(1, out, pool_size, data.copy())  # copy: the shared routine types buf writable
+
+
+# ---------------------------------------------------------------------------------------------------------
+# codec 0x31: folder sizes known.  For each folder f (until all k are placed): the kept count n_f + 1 in
+# [1, min(g_f, k - placed) + 1] with bucket context (expected count from the previous folder's density,
+# previous count) and mantissa context (expected count); then the positions inside the folder as gaps
+# u in [1, rp - rk + 1] (rp positions left, rk kept left; nothing is coded once rk == rp) with context
+# q = bitlen(rp // rk), the bucket of the expected gap.
+
+@njit(cache=True, inline="always")
+def _count_ctx(n_prev, g_prev, g):
+    e = 0
+    if g_prev > 0:
+        e = (n_prev * g) // g_prev
+    ce = _bitlen(e)
+    if ce > 15:
+        ce = 15
+    cp = _bitlen(n_prev)
+    if cp > 7:
+        cp = 7
+    return ce * 8 + cp, ce
+
+
+@njit(cache=True)
+def _grouped_run(mode, idx, gstart, buf):
+    k = idx.shape[0]
+    G = gstart.shape[0] - 1
+    TB = _table(128 * BUCKETS)
+    TM = _table(16 * BUCKETS * MANT_SLOTS)
+    QB = _table(33 * BUCKETS)
+    QM = _table(33 * BUCKETS * MANT_SLOTS)
+    x1 = 0
+    x2 = MASK32
+    x, pos = _start(mode, buf)
+    t = 0
+    n_prev = 0
+    g_prev = 0
+    for f in range(G):
+        if t == k:
+            break
+        lo = gstart[f]
+        hi = gstart[f + 1]
+        g = hi - lo
+        nf = 0
+        if mode == 0:
+            e = t
+            while e < k and idx[e] < hi:
+                e += 1
+            nf = e - t
+        nmax = min(g, k - t)
+        cb, cm = _count_ctx(n_prev, g_prev, g)
+        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, nf + 1, nmax + 1, TB, cb, TM, cm)
+        if u > nmax + 1:
+            return OUT_OF_RANGE
+        nf = u - 1
+        rk = nf
+        rp = g
+        p = lo - 1
+        while rk > 0:
+            if rk == rp:
+                if mode:
+                    for s in range(rk):
+                        idx[t + s] = p + 1 + s
+                t += rk
+                break
+            q = _bitlen(rp // rk)
+            u = 0
+            if mode == 0:
+                u = idx[t] - p
+            u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, rp - rk + 1, QB, q, QM, q)
+            if u > rp - rk + 1:
+                return OUT_OF_RANGE
+            rp -= u
+            rk -= 1
+            p += u
+            if mode:
+                idx[t] = p
+            t += 1
+        n_prev = nf
+        g_prev = g
+        if _over(mode, pos, buf):
+            return TRUNCATED if mode else OVERFLOW
+    if t != k:
+        return COUNT
+    return _finish(mode, x1, pos, buf)
+
+
+@njit(cache=True)
+def grouped_encode(idx, gstart, out):
+    """Code sorted ``idx`` given the folder starts ``gstart`` (int64, G + 1 entries, 0 .. N)."""
+    return _grouped_run(0, idx, gstart, out)
+
+
+@njit(cache=True)
+def grouped_decode(data, gstart, out):
+    return _grouped_run(1, out, gstart, data.copy())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# codecs 0x40 / 0x41: labels, given the decoded indices (and for 0x41 the folders).  A list of up to
+# MAXLIST candidate classes ordered by count (ties: most recently coded first).  Per label: an escape
+# flag "not in the list" (skipped while the list is empty), then either the rank r + 1 in [1, D] or the
+# class id through a binary tree of bitlen(C - 1) levels.  Context c = (bitlen(D) capped at 7, g, r0) where
+# g is the capped gap bucket (0x40) or bitlen(labels coded so far in this folder) capped at 7 (0x41), and
+# r0 says whether the previous label had rank 0.  0x41 empties the list at each new folder; 0x40 halves
+# all counts when the coded label's count reaches AGE_LIMIT, dropping those that reach 0.
+
+@njit(cache=True)
+def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
+    k = idx.shape[0]
+    L = _bitlen(num_classes - 1)
+    PE = _table(128)
+    PB = _table(128 * BUCKETS)
+    PM = _table(128 * BUCKETS * MANT_SLOTS)
+    PT = _table(1 << L)
+    lst = np.zeros(MAXLIST, np.int64)
+    cnt = np.zeros(MAXLIST, np.int64)
+    x1 = 0
+    x2 = MASK32
+    x, pos = _start(mode, buf)
+    D = 0
+    prev = -1
+    f = 0
+    nfold = gstart.shape[0] - 1
+    infolder = 0
+    r0 = 1
+    for t in range(k):
+        i = idx[t]
+        if grouped:
+            newf = 0
+            while f + 1 < nfold and gstart[f + 1] <= i:
+                f += 1
+                newf = 1
+            if newf:
+                infolder = 0
+                D = 0
+            gq = _bitlen(infolder)
+        else:
+            gq = _bitlen(i - prev) - 1
+        if gq > 7:
+            gq = 7
+        prev = i
+        lab = 0
+        r = -1
+        if mode == 0:
+            lab = labels[t]
+        if L > 0:
+            dq = _bitlen(D)
+            if dq > 7:
+                dq = 7
+            c = (dq * 8 + gq) * 2 + r0
+            esc = 1
+            if D > 0:
+                if mode == 0:
+                    for j in range(D):
+                        if lst[j] == lab:
+                            r = j
+                            break
+                    esc = 1 if r < 0 else 0
+                esc, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, esc, PE, c, LIM_FLAG)
+                if not esc:
+                    u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, r + 1, D, PB, c, PM, c)
+                    if u > D:
+                        return OUT_OF_RANGE
+                    r = u - 1
+                    lab = lst[r]
+            if esc:
+                node = 1
+                for s in range(L - 1, -1, -1):
+                    bit = (lab >> s) & 1
+                    bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, PT, node, LIM_CLASS)
+                    node = node * 2 + bit
+                lab = node - (1 << L)
+                if lab >= num_classes:
+                    return OUT_OF_RANGE
+        if _over(mode, pos, buf):
+            return TRUNCATED if mode else OVERFLOW
+        if mode:
+            labels[t] = lab
+        r0 = 1 if r == 0 else 0
+        if L > 0:
+            if r < 0:
+                if D < MAXLIST:
+                    D += 1
+                r = D - 1
+                cnt[r] = 0
+            cr = cnt[r] + 1
+            while r > 0 and cnt[r - 1] <= cr:
+                lst[r] = lst[r - 1]
+                cnt[r] = cnt[r - 1]
+                r -= 1
+            lst[r] = lab
+            cnt[r] = cr
+            if not grouped and cr >= AGE_LIMIT:
+                j = 0
+                for q in range(D):
+                    h = cnt[q] >> 1
+                    if h > 0:
+                        lst[j] = lst[q]
+                        cnt[j] = h
+                        j += 1
+                D = j
+        infolder += 1
+    return _finish(mode, x1, pos, buf)
+
+
+@njit(cache=True)
+def labels_encode(idx, labels, num_classes, gstart, grouped, out):
+    """Code ``labels`` (int64, < num_classes) given ``idx``; ``gstart`` is used when ``grouped``."""
+    return _labels_run(0, idx, labels, num_classes, gstart, grouped, out)
+
+
+@njit(cache=True)
+def labels_decode(data, idx, num_classes, gstart, grouped, out):
+    return _labels_run(1, idx, out, num_classes, gstart, grouped, data.copy())

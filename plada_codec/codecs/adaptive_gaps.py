@@ -1,0 +1,82 @@
+"""Index codecs 0x0030 "adaptive-gaps" and 0x0031 "adaptive-gaps-grouped": context-modelled binary
+arithmetic coding of the gaps between kept indices (docs/codecs/adaptive.md).
+
+* ``adaptive-gaps`` needs nothing but N: each gap is coded in an Elias-gamma binarisation whose bucket
+  decisions are conditioned on the previous gap's bucket and a running mean of buckets, so it follows the
+  local density of kept images (dense relevant folders, sparse irrelevant ones).
+* ``adaptive-gaps-grouped`` knows the pool's folder sizes (side information, ``needs_groups``): it codes
+  the number of kept images per folder, then their positions inside the folder with a context that is the
+  bucket of the exact expected gap (positions left / kept left).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._ext import kernel
+from .._ext.status import raise_for
+from ..errors import CorruptPayload
+from ..registry import Codec, SectionType, StreamContext, register
+from ._common import as_u8
+
+OVERFLOW = -7
+
+
+def folder_starts(groups, pool_size: int) -> np.ndarray:
+    """``[0, g0, g0 + g1, ..., N]`` (int64) from folder sizes, checked."""
+    g = np.asarray(groups, dtype=np.int64)
+    if g.ndim != 1 or g.size == 0 or int(g.min()) < 1 or int(g.sum()) != pool_size:
+        raise CorruptPayload("folder sizes must be positive and sum to the pool size")
+    gstart = np.zeros(g.size + 1, dtype=np.int64)
+    np.cumsum(g, out=gstart[1:])
+    return gstart
+
+
+def _encoded(n: int, out: np.ndarray, what: str):
+    if n == OVERFLOW:
+        return None  # larger than any sensible alternative: let the encoder pick another codec
+    if n < 0:
+        raise_for(n, what)
+    return out[:n].tobytes()
+
+
+class AdaptiveGaps(Codec):
+    codec_id = 0x0030
+    name = "adaptive-gaps"
+    section = SectionType.INDICES
+
+    def encode(self, indices: np.ndarray, ctx: StreamContext):
+        idx = np.ascontiguousarray(indices, dtype=np.int64)
+        out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
+        return _encoded(int(kernel("adaptive.gaps_encode")(idx, ctx.pool_size, out)), out, self.name)
+
+    def decode(self, data, ctx: StreamContext) -> np.ndarray:
+        out = np.empty(ctx.count, dtype=np.int64)
+        raise_for(int(kernel("adaptive.gaps_decode")(as_u8(data), ctx.pool_size, out)), "adaptive-gaps indices")
+        return out
+
+
+class AdaptiveGapsGrouped(Codec):
+    codec_id = 0x0031
+    name = "adaptive-gaps-grouped"
+    section = SectionType.INDICES
+    needs_groups = True
+
+    def encode(self, indices: np.ndarray, ctx: StreamContext):
+        if ctx.groups is None:
+            return None
+        idx = np.ascontiguousarray(indices, dtype=np.int64)
+        gstart = folder_starts(ctx.groups, ctx.pool_size)
+        out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
+        return _encoded(int(kernel("adaptive.grouped_encode")(idx, gstart, out)), out, self.name)
+
+    def decode(self, data, ctx: StreamContext) -> np.ndarray:
+        if ctx.groups is None:
+            raise CorruptPayload("adaptive-gaps-grouped needs the pool's folder sizes")
+        gstart = folder_starts(ctx.groups, ctx.pool_size)
+        out = np.empty(ctx.count, dtype=np.int64)
+        raise_for(int(kernel("adaptive.grouped_decode")(as_u8(data), gstart, out)), "adaptive-gaps-grouped indices")
+        return out
+
+
+register(AdaptiveGaps())
+register(AdaptiveGapsGrouped())
