@@ -199,6 +199,10 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
     limits = limits or DEFAULT_LIMITS
     idx, lab = _validate(indices, labels, pool_size, num_classes)
     pool_size, num_classes, k = int(pool_size), int(num_classes), int(idx.shape[0])
+    for what, value, limit_name in (("pool_size", pool_size, "max_pool_size"), ("kept count", k, "max_kept"),
+                                    ("num_classes", num_classes, "max_classes")):
+        if value > getattr(limits, limit_name):
+            raise EncodeError(f"{what} {value} is above the limit {limit_name}={getattr(limits, limit_name)}")
     ident = as_identity(pool)
     if ident is not None and ident.size != pool_size:
         raise EncodeError(f"pool {ident.describe()} has {ident.size} images, pool_size is {pool_size}")
@@ -281,6 +285,9 @@ def _resolve_pool(header: wire.Header, pool, needs_groups: bool):
     given = as_identity(pool)
     if header.pool is not None and given is not None:
         check_same_pool(header.pool, given)
+    elif given is not None and given.size != header.pool_size:
+        raise PoolMismatch(f"payload is for a pool of N={header.pool_size} images (no identity recorded), "
+                           f"but the given pool is {given.describe()}")
     if not needs_groups:
         return None
     if header.pool is None:
@@ -349,6 +356,13 @@ def _decode(blob, pool, limits: Limits) -> Payload:
     for t in (SectionType.INDICES, SectionType.LABELS, SectionType.JOINT):
         if t in by_type and by_type[t].raw_length != k:
             raise CorruptPayload(f"{t.name} section declares {by_type[t].raw_length} values, header k={k}")
+    for t in (SectionType.INDICES, SectionType.JOINT):
+        if t in by_type:
+            s = by_type[t]
+            most = codecs[t].max_count(s.encoded_length, StreamContext(n, c, k))
+            if k > most:
+                raise CorruptPayload(f"{t.name} section of {s.encoded_length} bytes ({codecs[t].name}) cannot "
+                                     f"hold k={k} values (at most {most})")
     needs_groups = any(c_.needs_groups for c_ in codecs.values())
     groups = _resolve_pool(header, pool, needs_groups)
     if SectionType.JOINT in by_type:

@@ -78,6 +78,13 @@ class Codec:
     def decode(self, data: bytes, ctx: StreamContext):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def max_count(self, nbytes: int, ctx: StreamContext) -> int:
+        """The largest number of values ``nbytes`` of this codec can hold.  The decoder checks the declared
+        k against it (INDICES and JOINT sections) before allocating anything, so a tiny section cannot
+        make it allocate k-sized arrays.  The default suits adaptive arithmetic coders, whose cheapest
+        binary decision costs more than 1/4096 bit; codecs with a tighter bound override it."""
+        return 8 * 4096 * nbytes + 4096
+
     def __repr__(self) -> str:
         return f"<codec {self.name} id=0x{self.codec_id:04x} section={self.section.name}>"
 

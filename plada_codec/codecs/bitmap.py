@@ -23,6 +23,9 @@ class Bitmap(Codec):
         kernel("bitmap.bitmap_encode")(indices, ctx.pool_size, out)
         return out.tobytes()
 
+    def max_count(self, nbytes: int, ctx: StreamContext) -> int:
+        return 8 * nbytes
+
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
         out = np.empty(ctx.count, dtype=np.int64)
         run_decode("bitmap.bitmap_decode", "bitmap indices", as_u8(data), ctx.pool_size, ctx.count, out)

@@ -26,6 +26,9 @@ class PackedDelta(Codec):
         n = kernel("delta_for.delta_for_encode")(indices, BLOCK, out)
         return out[:n].tobytes()
 
+    def max_count(self, nbytes: int, ctx: StreamContext) -> int:
+        return BLOCK * (nbytes // 2)  # each block holds <= 128 gaps in >= 2 bytes (width, reference)
+
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
         out = np.empty(ctx.count, dtype=np.int64)
         run_decode("delta_for.delta_for_decode", "packed-delta indices", as_u8(data), ctx.count, BLOCK,

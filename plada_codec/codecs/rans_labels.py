@@ -47,7 +47,7 @@ class RansLabels(Codec):
     def encode(self, labels: np.ndarray, ctx: StreamContext):
         k = len(labels)
         if k == 0:
-            return None
+            return b""
         counts = np.bincount(labels, minlength=ctx.num_classes)
         present = np.flatnonzero(counts)
         m = len(present)
@@ -70,6 +70,10 @@ class RansLabels(Codec):
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
         buf = as_u8(data)
+        if ctx.count == 0:
+            if buf.shape[0]:
+                raise CorruptPayload("rans-labels: bytes in the section of an empty payload (k = 0)")
+            return np.zeros(0, dtype=np.int64)
         C = ctx.num_classes
         m, pos = read_varint(buf, 0, "rans-labels table")
         if not 1 <= m <= C:

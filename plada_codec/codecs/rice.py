@@ -23,6 +23,9 @@ class RiceGaps(Codec):
         n = kernel("rice.rice_encode")(indices, BLOCK, out)
         return out[:n].tobytes()
 
+    def max_count(self, nbytes: int, ctx: StreamContext) -> int:
+        return 8 * nbytes  # every gap costs at least its terminating zero bit
+
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
         out = np.empty(ctx.count, dtype=np.int64)
         run_decode("rice.rice_decode", "rice-gaps indices", as_u8(data), ctx.count, BLOCK, ctx.pool_size, out)
