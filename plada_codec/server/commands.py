@@ -15,20 +15,29 @@ WORKFLOW = (
 )
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except the uninformative None/False ones."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "teacher", help="train a teacher on a labelled target training folder",
         description="Train a classifier (the teacher) on TRAIN_DIR/<class>/<image>, holding out a stratified "
                     "validation split that --rule auto later uses. " + WORKFLOW,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("train_dir", help="labelled target training folder: one sub-folder per class")
     p.add_argument("-o", "--output", required=True, help="teacher file to write (.pt)")
     p.add_argument("--arch", default="small-cnn",
                    help="model name: small-cnn, resnet18, efficientnet-lite0-frozen or a plugin's")
     p.add_argument("--image-size", type=int, default=32, help="images are resized to this square size")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=10, help="training epochs")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (cosine schedule)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="training batch size")
     p.add_argument("--val-fraction", type=float, default=0.1, help="stratified held-out share")
     p.add_argument("--no-augment", action="store_true", help="no random shifts/flips during training")
     _common_torch_args(p)
@@ -39,14 +48,14 @@ def register(sub) -> None:
         description="Run the teacher over the pool and write score chunks <out>/scores-<start>-<stop>.npz "
                     "atomically. Chunks already present are skipped (resume by re-running). --shard i/n scores "
                     "one contiguous part; under torchrun the part is RANK/WORLD_SIZE. " + WORKFLOW,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("--teacher", required=True, help="teacher file written by the teacher command")
     _pool_args(p, required=True)
     p.add_argument("--out", required=True, help="folder for the score chunks")
     p.add_argument("--shard", help="i/n: score part i of n (default: RANK/WORLD_SIZE, else everything)")
     p.add_argument("--chunk-size", type=int, default=65536, help="images per chunk file (the resume unit)")
     p.add_argument("--temperature", type=float, default=1.0, help="energy temperature T: E = -T logsumexp(z/T)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, help="inference batch size")
     p.add_argument("--merge-to", help="after scoring (all ranks under torchrun), merge the chunks into this .npz")
     _common_torch_args(p)
     p.set_defaults(func=cmd_score)
@@ -65,7 +74,7 @@ def register(sub) -> None:
         description="Rank the scored pool with a rule (low-energy, high-energy, entropy, a plugin, or auto), keep "
                     "a budget (--fraction, --count or --max-bytes: the largest selection whose payload fits), "
                     "optionally with the Safety-Net, and write the payload. " + WORKFLOW,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("scores", help="merged scores (.npz from merge) or a folder of chunks")
     p.add_argument("-o", "--output", required=True, help="payload file to write (.pld)")
     budget = p.add_mutually_exclusive_group(required=True)
@@ -99,7 +108,7 @@ def _common_torch_args(p) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: CUDA when available)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of splits, initialisation, data order")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -154,6 +163,8 @@ def _distributed():
         import torch
 
         backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":  # NCCL collectives run on the rank's own GPU
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend)
         return dist
     return None
