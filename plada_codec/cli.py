@@ -27,7 +27,12 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: commands of the core module; running one of them skips importing the plugins (start-up time matters for
+#: a cold `decode`)
+CORE_COMMANDS = ("inspect", "verify", "encode", "decode")
+
+
+def build_parser(modules: Optional[List[str]] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m plada_codec",
         description=(
@@ -40,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules or COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -54,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     from .errors import DecodeError, EncodeError, PladaError, PoolError, PoolMismatch
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    core_only = bool(argv) and argv[0] in CORE_COMMANDS
+    parser = build_parser(COMMAND_MODULES[:1] if core_only else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
