@@ -45,18 +45,18 @@ METHOD_ORDER = ("vanilla", "safety-net", "opposite", "auto", "random-pool", "jpe
 
 @dataclass
 class DemoConfig:
-    budgets: Tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.10)
+    budgets: Tuple[float, ...] = (0.005, 0.01, 0.05)
     methods: Tuple[str, ...] = ("vanilla", "safety-net", "opposite")
     auto: bool = True
     baselines: bool = True
     teacher_arch: str = "small-cnn"
-    teacher_epochs: int = 6
+    teacher_epochs: int = 4
     student: str = "small-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
-    student_samples: int = 8000
+    student_samples: int = 4000
     student_max_epochs: int = 40
     proxy_epochs: int = 1
-    proxy_max_images: int = 1000
+    proxy_max_images: int = 500
     jpeg_quality: int = 30
     zstd_level: int = 19
     image_size: int = 32
