@@ -350,7 +350,9 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     PE = _table(128)
     PB = _table(128 * BUCKETS)
     PM = _table(128 * BUCKETS * MANT_SLOTS)
-    PT = _table(1 << L)
+    # without folders the escape tree is conditioned on the current top candidate (C <= 512)
+    TC = num_classes + 1 if (num_classes <= 512 and not grouped) else 1
+    PT = _table(TC << L)
     lst = np.zeros(MAXLIST, np.int64)
     cnt = np.zeros(MAXLIST, np.int64)
     x1 = 0
@@ -403,10 +405,14 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                     r = u - 1
                     lab = lst[r]
             if esc:
+                tb = 0
+                if TC > 1:
+                    if not grouped and D > 0:
+                        tb = (lst[0] + 1) << L
                 node = 1
                 for s in range(L - 1, -1, -1):
                     bit = (lab >> s) & 1
-                    bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, PT, node, LIM_CLASS)
+                    bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, PT, tb + node, LIM_CLASS)
                     node = node * 2 + bit
                 lab = node - (1 << L)
                 if lab >= num_classes:
