@@ -1,0 +1,374 @@
+"""Reference (plain Python) implementation of the adaptive coders: same names, signatures and bytes as
+:mod:`plada_codec._ext.adaptive_nb`, written from docs/codecs/adaptive.md as objects (a coder, context
+tables, a candidate list) rather than as one fused loop.  Slow (~1 us per decision): for tests and for
+platforms without a compiler.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import status
+
+TRUNCATED = status.TRUNCATED
+OUT_OF_RANGE = status.OUT_OF_RANGE
+TRAILING = status.TRAILING
+COUNT = status.COUNT
+OVERFLOW = -7
+
+__all__ = [
+    "gaps_encode",
+    "gaps_decode",
+    "grouped_encode",
+    "grouped_decode",
+    "labels_encode",
+    "labels_decode",
+]
+
+PMIN, PMAX = 32, 65536 - 32
+DIV = [(1 << 17) // (2 * n + 3) for n in range(256)]
+LIM_BUCKET, LIM_MANT, LIM_FLAG, LIM_CLASS = 60, 250, 120, 250
+BUCKETS, MANT_SLOTS, MAXLIST, AGE_LIMIT = 32, 36, 64, 4
+
+
+class _Stop(Exception):
+    """Raised inside the reference to abandon a stream with a status code."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+class Contexts:
+    """A table of adaptive bit models: probability of a 1 (16 bits) and a hit count each."""
+
+    def __init__(self, n: int):
+        self.p = [32768] * n
+        self.n = [0] * n
+
+    def update(self, i: int, bit: int, limit: int) -> None:
+        p, n = self.p[i], self.n[i]
+        if bit:
+            p = min(PMAX, p + (((65536 - p) * DIV[n]) >> 16))
+        else:
+            p = max(PMIN, p - ((p * DIV[n]) >> 16))
+        self.p[i] = p
+        self.n[i] = min(limit, n + 1)
+
+
+class Encoder:
+    def __init__(self, capacity: int):
+        self.x1, self.x2 = 0, 0xFFFFFFFF
+        self.out = bytearray()
+        self.capacity = capacity
+
+    def code(self, bit: int, ctx: Contexts, i: int, limit: int) -> int:
+        p = ctx.p[i]
+        r = self.x2 - self.x1
+        xmid = self.x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+        if bit:
+            self.x2 = xmid
+        else:
+            self.x1 = xmid + 1
+        ctx.update(i, bit, limit)
+        while (self.x1 ^ self.x2) & 0xFF000000 == 0:
+            self.out.append(self.x2 >> 24)
+            self.x1 = (self.x1 << 8) & 0xFFFFFFFF
+            self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
+        return bit
+
+    def check(self) -> None:
+        if len(self.out) > self.capacity:
+            raise _Stop(OVERFLOW)
+
+    def finish(self, out: np.ndarray) -> int:
+        self.out += self.x1.to_bytes(4, "big")
+        if len(self.out) > out.shape[0]:
+            return OVERFLOW
+        out[: len(self.out)] = np.frombuffer(bytes(self.out), dtype=np.uint8)
+        return len(self.out)
+
+
+class Decoder:
+    def __init__(self, data: np.ndarray):
+        self.data = bytes(data)
+        self.x1, self.x2 = 0, 0xFFFFFFFF
+        self.x = int.from_bytes(self.data[:4].ljust(4, b"\0"), "big")
+        self.pos = 4
+
+    def code(self, _bit, ctx: Contexts, i: int, limit: int) -> int:
+        p = ctx.p[i]
+        r = self.x2 - self.x1
+        xmid = self.x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+        bit = 1 if self.x <= xmid else 0
+        if bit:
+            self.x2 = xmid
+        else:
+            self.x1 = xmid + 1
+        ctx.update(i, bit, limit)
+        while (self.x1 ^ self.x2) & 0xFF000000 == 0:
+            c = self.data[self.pos] if self.pos < len(self.data) else 0
+            self.pos += 1
+            self.x = ((self.x << 8) & 0xFFFFFFFF) | c
+            self.x1 = (self.x1 << 8) & 0xFFFFFFFF
+            self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
+        return bit
+
+    def check(self) -> None:
+        if self.pos > len(self.data):
+            raise _Stop(TRUNCATED)
+
+    def finish(self) -> int:
+        if self.pos > len(self.data):
+            return TRUNCATED
+        if self.pos < len(self.data):
+            return TRAILING
+        return 0
+
+
+def _bitlen(x: int) -> int:
+    return int(x).bit_length()
+
+
+class UIntModel:
+    """Elias-gamma binarisation of u in [1, umax] with adaptive bucket and mantissa contexts."""
+
+    def __init__(self, bucket_contexts: int, mantissa_contexts: int):
+        self.buckets = Contexts(bucket_contexts * BUCKETS)
+        self.mantissa = Contexts(mantissa_contexts * BUCKETS * MANT_SLOTS)
+
+    def code(self, coder, u: int, umax: int, cb: int, cm: int) -> int:
+        bmax = _bitlen(umax) - 1
+        b = _bitlen(u) - 1 if u else 0
+        j = 0
+        while j < bmax:
+            if coder.code(1 if j == b else 0, self.buckets, cb * BUCKETS + j, LIM_BUCKET):
+                break
+            j += 1
+        b = j
+        v, node = 1, 1
+        base = (cm * BUCKETS + b) * MANT_SLOTS
+        for s in range(b - 1, -1, -1):
+            bit = (u >> s) & 1
+            if node < 4:
+                bit = coder.code(bit, self.mantissa, base + node, LIM_MANT)
+                node = node * 2 + bit
+            else:
+                bit = coder.code(bit, self.mantissa, base + 4 + s, LIM_MANT)
+            v = (v << 1) | bit
+        return v
+
+
+# ------------------------------------------------------------------------------------------------ 0x30
+
+def _gaps(coder, idx, pool_size: int, decoding: bool) -> None:
+    k = len(idx)
+    model = UIntModel(256, 16)
+    prev, b1, avg = -1, 0, 0
+    for t in range(k):
+        umax = pool_size - prev - (k - t)
+        if umax < 1:
+            raise _Stop(OUT_OF_RANGE)
+        a = min((avg + 8) >> 4, 15)
+        cb = min(b1, 15) * 16 + a
+        u = model.code(coder, 0 if decoding else int(idx[t]) - prev, umax, cb, a)
+        coder.check()
+        if u > umax:
+            raise _Stop(OUT_OF_RANGE)
+        b = _bitlen(u) - 1
+        avg += (b * 16 - avg) >> 2
+        b1 = b
+        prev += u
+        if decoding:
+            idx[t] = prev
+
+
+def gaps_encode(idx, pool_size, out):
+    enc = Encoder(out.shape[0])
+    try:
+        _gaps(enc, [int(v) for v in idx], int(pool_size), False)
+    except _Stop as stop:
+        return stop.code
+    return enc.finish(out)
+
+
+def gaps_decode(data, pool_size, out):
+    dec = Decoder(data)
+    try:
+        _gaps(dec, out, int(pool_size), True)
+    except _Stop as stop:
+        return stop.code
+    return dec.finish()
+
+
+# ------------------------------------------------------------------------------------------------ 0x31
+
+def _grouped(coder, idx, gstart, decoding: bool) -> None:
+    k = len(idx)
+    counts = UIntModel(128, 16)
+    gaps = UIntModel(33, 33)
+    t = n_prev = g_prev = 0
+    for f in range(len(gstart) - 1):
+        if t == k:
+            break
+        lo, hi = int(gstart[f]), int(gstart[f + 1])
+        g = hi - lo
+        nf = 0
+        if not decoding:
+            while t + nf < k and idx[t + nf] < hi:
+                nf += 1
+        nmax = min(g, k - t)
+        e = (n_prev * g) // g_prev if g_prev > 0 else 0
+        ce = min(_bitlen(e), 15)
+        cb = ce * 8 + min(_bitlen(n_prev), 7)
+        u = counts.code(coder, nf + 1, nmax + 1, cb, ce)
+        if u > nmax + 1:
+            raise _Stop(OUT_OF_RANGE)
+        nf = u - 1
+        rk, rp, p = nf, g, lo - 1
+        while rk > 0:
+            if rk == rp:  # every remaining position is kept: nothing to code
+                if decoding:
+                    for s in range(rk):
+                        idx[t + s] = p + 1 + s
+                t += rk
+                break
+            q = _bitlen(rp // rk)
+            u = gaps.code(coder, 0 if decoding else int(idx[t]) - p, rp - rk + 1, q, q)
+            if u > rp - rk + 1:
+                raise _Stop(OUT_OF_RANGE)
+            rp -= u
+            rk -= 1
+            p += u
+            if decoding:
+                idx[t] = p
+            t += 1
+        n_prev, g_prev = nf, g
+        coder.check()
+    if t != k:
+        raise _Stop(COUNT)
+
+
+def grouped_encode(idx, gstart, out):
+    enc = Encoder(out.shape[0])
+    try:
+        _grouped(enc, [int(v) for v in idx], [int(v) for v in gstart], False)
+    except _Stop as stop:
+        return stop.code
+    return enc.finish(out)
+
+
+def grouped_decode(data, gstart, out):
+    dec = Decoder(data)
+    try:
+        _grouped(dec, out, [int(v) for v in gstart], True)
+    except _Stop as stop:
+        return stop.code
+    return dec.finish()
+
+
+# ------------------------------------------------------------------------------------------ 0x40 / 0x41
+
+class CandidateList:
+    """Up to MAXLIST classes with counts, ordered by count, ties: most recently coded first."""
+
+    def __init__(self):
+        self.items = []  # [class, count] pairs
+
+    def rank(self, label: int) -> int:
+        for r, (c, _) in enumerate(self.items):
+            if c == label:
+                return r
+        return -1
+
+    def add(self, label: int, r: int) -> None:
+        if r < 0:
+            if len(self.items) == MAXLIST:
+                self.items.pop()
+            self.items.append([label, 0])
+            r = len(self.items) - 1
+        entry = self.items.pop(r)
+        entry[1] += 1
+        # insert before every entry whose count is <= the new count
+        r2 = r
+        while r2 > 0 and self.items[r2 - 1][1] <= entry[1]:
+            r2 -= 1
+        self.items.insert(r2, entry)
+
+    def age(self) -> None:
+        self.items = [[c, n >> 1] for c, n in self.items if n >> 1 > 0]
+
+
+def _labels(coder, idx, labels, num_classes: int, gstart, grouped: bool, decoding: bool) -> None:
+    L = _bitlen(num_classes - 1)
+    escape = Contexts(128)
+    ranks = UIntModel(128, 128)
+    conditioned = (not grouped) and num_classes <= 512
+    tree = Contexts(((num_classes + 1) if conditioned else 1) << L)
+    cands = CandidateList()
+    prev, f, infolder, r0 = -1, 0, 0, 1
+    nfold = len(gstart) - 1
+    for t in range(len(idx)):
+        i = int(idx[t])
+        if grouped:
+            newf = False
+            while f + 1 < nfold and gstart[f + 1] <= i:
+                f += 1
+                newf = True
+            if newf:
+                infolder = 0
+                cands = CandidateList()
+            gq = min(_bitlen(infolder), 7)
+        else:
+            gq = min(_bitlen(i - prev) - 1, 7)
+        prev = i
+        lab = 0 if decoding else int(labels[t])
+        r = -1
+        if L > 0:
+            D = len(cands.items)
+            c = (min(_bitlen(D), 7) * 8 + gq) * 2 + r0
+            esc = 1
+            if D > 0:
+                if not decoding:
+                    r = cands.rank(lab)
+                esc = coder.code(1 if r < 0 else 0, escape, c, LIM_FLAG)
+                if not esc:
+                    u = ranks.code(coder, r + 1, D, c, c)
+                    if u > D:
+                        raise _Stop(OUT_OF_RANGE)
+                    r = u - 1
+                    lab = cands.items[r][0]
+            if esc:
+                base = ((cands.items[0][0] + 1) << L) if (conditioned and D > 0) else 0
+                node = 1
+                for s in range(L - 1, -1, -1):
+                    node = node * 2 + coder.code((lab >> s) & 1, tree, base + node, LIM_CLASS)
+                lab = node - (1 << L)
+                if lab >= num_classes:
+                    raise _Stop(OUT_OF_RANGE)
+        coder.check()
+        if decoding:
+            labels[t] = lab
+        r0 = 1 if r == 0 else 0
+        if L > 0:
+            cands.add(lab, r)
+            if not grouped and cands.items[cands.rank(lab)][1] >= AGE_LIMIT:
+                cands.age()
+        infolder += 1
+
+
+def labels_encode(idx, labels, num_classes, gstart, grouped, out):
+    enc = Encoder(out.shape[0])
+    try:
+        _labels(enc, idx, labels, int(num_classes), [int(v) for v in gstart], bool(grouped), False)
+    except _Stop as stop:
+        return stop.code
+    return enc.finish(out)
+
+
+def labels_decode(data, idx, num_classes, gstart, grouped, out):
+    dec = Decoder(data)
+    try:
+        _labels(dec, idx, out, int(num_classes), [int(v) for v in gstart], bool(grouped), True)
+    except _Stop as stop:
+        return stop.code
+    return dec.finish()
