@@ -42,6 +42,7 @@ import os
 import tempfile
 import time
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -221,17 +222,26 @@ def _write_cache(cache_file: Path, paths: List[str], folders, scanned_ns: int) -
         return False
 
 
-def _atomic_write(path: Path, data: bytes, mkdir: bool = False) -> None:
+@contextmanager
+def atomic_output(path, mkdir: bool = False):
+    """A binary file that replaces ``path`` only when the block ends without error (temporary file in
+    the same folder, then ``os.replace``): readers never see a half-written file."""
+    path = Path(path)
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _atomic_write(path: Path, data: bytes, mkdir: bool = False) -> None:
+    with atomic_output(path, mkdir) as f:
+        f.write(data)
 
 
 # ------------------------------------------------------------------------------------------------ Pool

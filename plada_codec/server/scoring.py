@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -36,6 +35,7 @@ import numpy as np
 
 from ..errors import PladaError, PoolMismatch
 from ..identity import PoolIdentity, as_identity
+from ..pool import atomic_output
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_CHUNK_SIZE = 65536
@@ -111,14 +111,8 @@ class ScoreTable:
         }
         if self.class_names is not None:
             arrays["class_names"] = np.array(self.class_names, dtype=str)
-        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_output(path) as f:
+            np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path) -> "ScoreTable":
