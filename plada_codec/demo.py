@@ -51,6 +51,9 @@ class DemoConfig:
     baselines: bool = True
     teacher_arch: str = "small-cnn"
     teacher_epochs: int = 4
+    #: random pool images added to the teacher's training set as one extra "pool background" class
+    #: (outlier exposure); the teacher then scores ``logit_c - logit_background``.  0: a plain teacher.
+    teacher_background: int = 6000
     student: str = "small-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
     student_samples: int = 4000
@@ -181,6 +184,30 @@ def random_pool_set(scores, pool, max_bytes: int, class_names, seed: int):
 
 # ------------------------------------------------------------------------------------------------ demo
 
+def _background_contrast_class():
+    from torch import nn
+
+    class BackgroundContrast(nn.Module):
+        """A teacher trained with an extra "pool background" class, seen as a C-class model whose logits
+        are ``logit_c - logit_background``: its energy is low only where the image looks like a target
+        class *and not* like the generic pool, which a teacher trained from scratch cannot otherwise tell
+        (its plain energy is lowest on high-contrast photos and icons, whatever the task)."""
+
+        def __init__(self, net, num_classes: int):
+            super().__init__()
+            self.net, self.num_classes = net, int(num_classes)
+
+        def forward(self, x):
+            z = self.net(x)
+            return z[:, :self.num_classes] - z[:, self.num_classes:self.num_classes + 1]
+
+    return BackgroundContrast
+
+
+def BackgroundContrast(net, num_classes: int):
+    return _background_contrast_class()(net, num_classes)
+
+
 def _student_accuracy(dataset, num_classes, test_ds, cfg: DemoConfig, desc: str, progress: bool):
     from .client.student import epochs_for, train_student
     from .training import evaluate
@@ -222,21 +249,37 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
     log(f"[{name}] {C} classes, {len(train.labels)} train / {len(test.labels)} test images; teacher "
         f"{cfg.teacher_arch}, {cfg.teacher_epochs} epochs")
     t0 = time.perf_counter()
-    teacher = train_teacher(train_ds, arch=cfg.teacher_arch, image_size=cfg.image_size, epochs=cfg.teacher_epochs,
-                            batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, class_names=classes)
-    teacher_acc = evaluate(teacher.model, test_ds)
+    n_bg = min(int(cfg.teacher_background), len(pool) // 2)
+    if n_bg > 0:
+        bg = np.sort(np.random.default_rng(cfg.seed + 3).choice(len(pool), n_bg, replace=False))
+        bg_images = pool.images[bg] if pool.images is not None else \
+            np.stack([np.asarray(pool.load_image(int(i)).convert("RGB")) for i in bg])
+        teacher_ds = ArrayDataset(np.concatenate([train.images, bg_images]),
+                                  np.concatenate([train.labels, np.full(n_bg, C, np.int64)]), tf)
+        teacher = train_teacher(teacher_ds, arch=cfg.teacher_arch, image_size=cfg.image_size,
+                                epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                                progress=progress, class_names=classes + ["(pool background)"])
+        teacher_model = BackgroundContrast(teacher.model, C)
+        val_idx = teacher.val_indices[teacher.val_indices < len(train.labels)]
+    else:
+        teacher = train_teacher(train_ds, arch=cfg.teacher_arch, image_size=cfg.image_size,
+                                epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                                progress=progress, class_names=classes)
+        teacher_model = teacher.model
+        val_idx = teacher.val_indices
+    teacher_acc = evaluate(teacher_model, test_ds)
     teacher_s = time.perf_counter() - t0
     log(f"[{name}] teacher test accuracy {teacher_acc:.4f} ({teacher_s:.0f} s)")
 
     t0 = time.perf_counter()
     sdir = work / name / "scores"
     shutil.rmtree(sdir, ignore_errors=True)
-    score(teacher.model, pool, sdir, class_names=classes, progress=progress, shard=(0, 1))
+    score(teacher_model, pool, sdir, class_names=classes, progress=progress, shard=(0, 1))
     scores = merge(sdir, pool)
     score_s = time.perf_counter() - t0
     label_hist = np.bincount(scores.label, minlength=C)
     log(f"[{name}] scored {scores.size} pool images ({score_s:.0f} s); pseudo-label counts {label_hist.tolist()}")
-    heldout = Subset(train_ds, teacher.val_indices.tolist())
+    heldout = Subset(train_ds, val_idx.tolist())
 
     rows: List[Dict[str, Any]] = []
     auto_choices = []
@@ -327,6 +370,7 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
     task = {"task": name, "root": str(root), "classes": classes, "num_classes": C, "chance": chance,
             "train_images": int(len(train.labels)), "test_images": int(len(test.labels)),
             "teacher": {"arch": cfg.teacher_arch, "epochs": cfg.teacher_epochs, "test_acc": round(teacher_acc, 4),
+                        "background_images": n_bg,
                         "seconds": round(teacher_s, 1)},
             "scoring_seconds": round(score_s, 1), "pseudo_label_counts": label_hist.tolist(),
             "auto": auto_choices, "seconds": round(time.perf_counter() - t_task, 1)}
