@@ -50,7 +50,7 @@ LIM_CLASS = 250
 
 BUCKETS = 32       # u in [1, 2**32): bucket b = bitlen(u) - 1 in [0, 31]
 MANT_SLOTS = 36    # per (context, bucket): tree nodes 1..3 for the top two bits, 4 + s for lower bit s
-MAXLIST = 64       # labels: candidate list length
+MAXLIST = 12       # labels: candidate list length
 AGE_LIMIT = 4      # labels without folders: halve all counts when the coded label's count reaches this
 
 

@@ -27,7 +27,7 @@ __all__ = [
 PMIN, PMAX = 32, 65536 - 32
 DIV = [(1 << 17) // (2 * n + 3) for n in range(256)]
 LIM_BUCKET, LIM_MANT, LIM_FLAG, LIM_CLASS = 60, 250, 120, 250
-BUCKETS, MANT_SLOTS, MAXLIST, AGE_LIMIT = 32, 36, 64, 4
+BUCKETS, MANT_SLOTS, MAXLIST, AGE_LIMIT = 32, 36, 12, 4
 
 
 class _Stop(Exception):
