@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""Write docs/BENCHMARKS.md: per corpus file, the bytes of every index and label codec, the auto choice
+(without and with folder side information), ratios to the paper's zstd -19 baseline and to the order-0
+bound, and the general-purpose peers (pcodec for indices, constriction's static rANS for labels).
+
+    python benches/size_table.py [--corpus ../shared/corpus/public] [--out docs/BENCHMARKS.md]
+
+Sizes of payloads are whole ``.pld`` files (header, section table, SHA-256 trailer included); "with
+folders" payloads also carry the pool identity (name + 32-byte SHA-256).  pcodec / constriction are
+optional (bench extra); their columns read "-" when missing.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import plada_codec
+from plada_codec.registry import SectionType, StreamContext, list_codecs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Pool:
+    def __init__(self, groups, n):
+        self.group_sizes = groups
+        self.identity = plada_codec.PoolIdentity("corpus", n, hashlib.sha256(groups.tobytes()).digest())
+
+
+def pcodec_bytes(idx):
+    try:
+        import pcodec
+    except ImportError:
+        return None
+    return len(pcodec.standalone.simple_compress(idx, pcodec.ChunkConfig()))
+
+
+def constriction_bytes(lab):
+    """Static order-0 rANS stream (32-bit words) + 2 bytes per present class for its table."""
+    try:
+        import constriction
+    except ImportError:
+        return None
+    counts = np.bincount(lab)
+    present = counts > 0
+    model = constriction.stream.model.Categorical(counts / counts.sum(), perfect=False)
+    enc = constriction.stream.stack.AnsCoder()
+    enc.encode_reverse(lab.astype(np.int32), model)
+    return int(enc.get_compressed().nbytes) + 2 * int(present.sum())
+
+
+def section_codecs(blob):
+    return "+".join(s["codec"] for s in plada_codec.inspect(blob)["sections"])
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus" / "public"))
+    ap.add_argument("--out", default=str(REPO / "docs" / "BENCHMARKS.md"))
+    ap.add_argument("--limit", type=int, default=0, help="only the first N files (smoke test)")
+    args = ap.parse_args(argv)
+    corpus = Path(args.corpus)
+    entries = json.loads((corpus / "manifest.json").read_text())["entries"]
+    if args.limit:
+        entries = entries[: args.limit]
+    idx_codecs = list_codecs(SectionType.INDICES)
+    lab_codecs = list_codecs(SectionType.LABELS)
+    rows = []
+    t0 = time.time()
+    try:
+        from tqdm import tqdm
+        it = tqdm(entries, disable=not sys.stderr.isatty())
+    except ImportError:
+        it = entries
+    for e in it:
+        z = np.load(corpus / e["file"])
+        idx = z["indices"].astype(np.int64)
+        lab = z["labels"].astype(np.int64)
+        groups = z["group_sizes"].astype(np.int64)
+        n, c, k = int(z["pool_size"]), int(z["num_classes"]), idx.size
+        ictx = StreamContext(n, c, k, groups=groups)
+        lctx = StreamContext(n, c, k, indices=idx, groups=groups)
+        sizes = {}
+        for codec in idx_codecs:
+            data = codec.encode(idx, ictx)
+            sizes[codec.name] = None if data is None else len(data)
+        for codec in lab_codecs:
+            data = codec.encode(lab, lctx)
+            sizes[codec.name] = None if data is None else len(data)
+        blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
+        pool = Pool(groups, n)
+        blob_g = plada_codec.encode(idx, lab, pool_size=n, num_classes=c, pool=pool)
+        p = plada_codec.decode(blob_g, pool=pool)
+        assert np.array_equal(p.indices, idx) and np.array_equal(p.labels, lab), e["file"]
+        rows.append(dict(file=e["file"], kind=e["kind"], k=k, C=c, base=e["baseline_bytes"],
+                         bound=e["order0_bound_bits"] / 8, auto=len(blob), auto_codecs=section_codecs(blob),
+                         auto_g=len(blob_g), auto_g_codecs=section_codecs(blob_g), sizes=sizes,
+                         pcodec=pcodec_bytes(idx), constriction=constriction_bytes(lab)))
+    seconds = time.time() - t0
+    Path(args.out).write_text(render(rows, idx_codecs, lab_codecs, seconds, argv))
+    print(f"wrote {args.out} ({len(rows)} files, {seconds:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.3f}"
+
+
+def render(rows, idx_codecs, lab_codecs, seconds, argv) -> str:
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+    except OSError:
+        commit = "?"
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    L = []
+    L.append("# Payload sizes on the public corpus\n")
+    L.append(f"Generated by `python benches/size_table.py{(' ' + ' '.join(argv)) if argv else ''}` on {now}, "
+             f"commit {commit}; machine: {os.cpu_count()} CPUs (`nproc`), {cpu_model()}, "
+             f"Python {platform.python_version()}, numpy {np.__version__}; {seconds:.0f} s.\n")
+    L.append("Whole `.pld` sizes (header, section table, 32-byte SHA-256 trailer included) against the "
+             "paper's layout compressed with zstd -19 (`baseline_bytes`: best of delta/bitmap x one or two "
+             "frames, no header counted) and the order-0 bound log2 C(N,k) + log2 multinomial. "
+             "*auto*: `plada_codec.encode(..., codec=\"auto\")` (smallest candidate per section); "
+             "*auto + folders*: the same with a pool that knows its folder sizes (enables the `*-grouped` "
+             "codecs; the payload then also names the pool: +40 bytes or so).\n")
+    for kind, title in (("dataset", "Calibrated payloads (paper-shaped)"), ("control", "Uniform-random controls")):
+        rs = [r for r in rows if r["kind"] == kind]
+        if not rs:
+            continue
+        a = [r["auto"] / r["base"] for r in rs]
+        g = [r["auto_g"] / r["base"] for r in rs]
+        L.append(f"\n## {title}: {len(rs)} files\n")
+        L.append("| | median | worst |\n|---|---|---|")
+        L.append(f"| auto / baseline | {statistics.median(a):.3f} | {max(a):.3f} |")
+        L.append(f"| auto + folders / baseline | {statistics.median(g):.3f} | {max(g):.3f} |")
+        b = [r["auto"] / r["bound"] for r in rs]
+        L.append(f"| auto / order-0 bound | {statistics.median(b):.3f} | {max(b):.3f} |")
+        peers = [r for r in rs if r["pcodec"] is not None and r["constriction"] is not None]
+        if peers:
+            pp = [(r["pcodec"] + r["constriction"]) / r["base"] for r in peers]
+            L.append(f"| pcodec + constriction streams / baseline | {statistics.median(pp):.3f} | {max(pp):.3f} |")
+        if kind == "control":
+            big = [r["auto"] / r["bound"] for r in rs if r["k"] >= 100 * r["C"]]
+            if big:
+                L.append(f"| auto / bound where k >= 100 C ({len(big)} files) | {statistics.median(big):.4f} | "
+                         f"{max(big):.4f} |")
+            big = [r["auto"] / r["bound"] for r in rs if r["k"] >= 1000]
+            L.append(f"| auto / bound where k >= 1000 ({len(big)} files) | {statistics.median(big):.4f} | "
+                     f"{max(big):.4f} |")
+        L.append("")
+        L.append("| file | k | C | baseline | auto | /base | /bound | codecs | auto+folders | /base | codecs |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rs:
+            L.append(f"| {r['file'][:-4]} | {r['k']} | {r['C']} | {r['base']} | {r['auto']} | "
+                     f"{r['auto'] / r['base']:.3f} | {r['auto'] / r['bound']:.3f} | {r['auto_codecs']} | "
+                     f"{r['auto_g']} | {r['auto_g'] / r['base']:.3f} | {r['auto_g_codecs']} |")
+    L.append("\n## Every candidate stream, bytes (no container)\n")
+    names = [c.name for c in idx_codecs] + [c.name for c in lab_codecs]
+    L.append("| file | " + " | ".join(names) + " | pcodec (indices) | constriction rANS (labels) |")
+    L.append("|---" * (len(names) + 3) + "|")
+    for r in rows:
+        cells = ["-" if r["sizes"][nm] is None else str(r["sizes"][nm]) for nm in names]
+        L.append(f"| {r['file'][:-4]} | " + " | ".join(cells) +
+                 f" | {r['pcodec'] if r['pcodec'] is not None else '-'} | "
+                 f"{r['constriction'] if r['constriction'] is not None else '-'} |")
+    L.append("\nconstriction's column adds 2 bytes per present class for the frequency table it would need "
+             "to ship. Throughput: `python -m pytest benches/bench_compact.py --benchmark-only`.\n")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
