@@ -67,8 +67,8 @@ class DemoConfig:
     seed: int = 0
 
 
-QUICK = DemoConfig(budgets=(0.01, 0.05), methods=("vanilla", "safety-net"), teacher_epochs=3, student_samples=4000,
-                   student_max_epochs=20, proxy_epochs=1, proxy_max_images=500)
+QUICK = DemoConfig(budgets=(0.01, 0.05), methods=("vanilla", "safety-net"), teacher_epochs=3, teacher_background=3000,
+                   student_samples=4000, student_max_epochs=20, proxy_epochs=1, proxy_max_images=500)
 FULL = DemoConfig()
 
 
