@@ -66,10 +66,19 @@ def test_colour_pool_images_get_their_colour(scored, task_dirs):
 
 
 def test_max_bytes_and_other_pool(scored, task_dirs, tmp_path, capsys):
-    assert main(["select", str(scored / "scores.npz"), "--pool", str(task_dirs["pool"]), "--max-bytes", "320",
+    from plada_codec.server.scoring import load_scores
+    from plada_codec.server.selection import Planner
+
+    pool = Pool.from_folder(task_dirs["pool"])
+    planner = Planner(load_scores(scored / "scores.npz", pool), "entropy", budget={"max_bytes": 999}, pool=pool)
+    planner.selection_meta["search"] = {"probe": 8}
+    limit = (planner.size(1) + planner.size(len(pool))) // 2  # between one image and the whole pool
+    capsys.readouterr()
+    assert main(["select", str(scored / "scores.npz"), "--pool", str(task_dirs["pool"]), "--max-bytes", str(limit),
                  "--rule", "entropy", "-o", str(tmp_path / "b.pld")]) == 0
     assert "k+1 would need" in capsys.readouterr().out
-    assert (tmp_path / "b.pld").stat().st_size <= 320
+    assert (tmp_path / "b.pld").stat().st_size <= limit
+    assert plada_codec.load(tmp_path / "b.pld", pool=pool).meta["selection"]["budget"] == {"max_bytes": limit}
     # the payload applied to a different pool fails, naming both
     other = tmp_path / "otherpool"
     (other / "x").mkdir(parents=True)
@@ -105,7 +114,7 @@ def test_auto_reads_only_the_heldout_training_images(scored, task_dirs, tmp_path
     target = Pool.from_folder(train_root, cache=False)
     heldout = {target.file_path(i) for i in teacher.val_indices}
     assert {p for p in read if p.startswith(train_root)} == heldout  # never the teacher's training part
-    meta = plada_codec.load(tmp_path / "auto.pld").meta["selection"]
+    meta = plada_codec.load(tmp_path / "auto.pld", pool=Pool.from_folder(task_dirs["pool"])).meta["selection"]
     auto = meta["auto"]
     assert len(auto["candidates"]) == 4 and all(0 <= c["val_acc"] <= 1 for c in auto["candidates"])
     assert auto["chosen"]["rule"] == meta["rule"] and auto["heldout"]["images"] == len(heldout)
