@@ -34,6 +34,10 @@ __all__ = [
     "grouped_decode",
     "labels_encode",
     "labels_decode",
+    "density_encode",
+    "density_decode",
+    "uniform_labels_encode",
+    "uniform_labels_decode",
 ]
 
 MASK32 = 0xFFFFFFFF
@@ -107,7 +111,7 @@ def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
 
 
 @njit(cache=True, inline="always")
-def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm):
+def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm, lb=LIM_BUCKET, lm=LIM_MANT):
     """Code ``u`` in [1, umax] (Elias-gamma binarisation): the bucket b = bitlen(u) - 1 in unary
     ("b == j?" for j = 0, 1, ..., no decision once j = bitlen(umax) - 1) with contexts (cb, j), then the
     b bits below the leading one, most significant first: the top two through a 3-node tree with
@@ -120,7 +124,7 @@ def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm):
     j = 0
     while j < bmax:
         hit = 1 if j == b else 0
-        hit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, hit, TB, cb * BUCKETS + j, LIM_BUCKET)
+        hit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, hit, TB, cb * BUCKETS + j, lb)
         if hit:
             break
         j += 1
@@ -131,12 +135,37 @@ def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm):
     for s in range(b - 1, -1, -1):
         bit = (u >> s) & 1
         if node < 4:
-            bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + node, LIM_MANT)
+            bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + node, lm)
             node = node * 2 + bit
         else:
-            bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + 4 + s, LIM_MANT)
+            bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + 4 + s, lm)
         v = (v << 1) | bit
     return v, x1, x2, x, pos
+
+
+@njit(cache=True, inline="always")
+def _code_fixed(mode, x1, x2, x, pos, buf, bit, p):
+    """A decision with a fixed probability ``p`` of a 1 (1 <= p <= 65535), no adaptation."""
+    r = x2 - x1
+    xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+    if mode:
+        bit = 1 if x <= xmid else 0
+    if bit:
+        x2 = xmid
+    else:
+        x1 = xmid + 1
+    while ((x1 ^ x2) & 0xFF000000) == 0:
+        if mode:
+            c = 0
+            if pos < buf.shape[0]:
+                c = buf[pos]
+            x = ((x << 8) & MASK32) | c
+        elif pos < buf.shape[0]:
+            buf[pos] = x2 >> 24
+        pos += 1
+        x1 = (x1 << 8) & MASK32
+        x2 = ((x2 << 8) & MASK32) | 0xFF
+    return bit, x1, x2, x, pos
 
 
 @njit(cache=True, inline="always")
@@ -332,6 +361,109 @@ def grouped_encode(idx, gstart, out):
 @njit(cache=True)
 def grouped_decode(data, gstart, out):
     return _grouped_run(1, out, gstart, data.copy())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# codec 0x32: gaps of a subset with no structure.  u in [1, rp - rk + 1] with context q = bitlen(rp // rk)
+# (the bucket of the exact mean gap: rp pool positions left, rk indices left), as inside a folder of
+# 0x31 with the whole pool as one folder and k known; counters at the slowest rate (limit 255).
+
+LIM_STATIONARY = 255
+
+
+@njit(cache=True)
+def _density_run(mode, idx, pool_size, buf):
+    k = idx.shape[0]
+    QB = _table(33 * BUCKETS)
+    QM = _table(33 * BUCKETS * MANT_SLOTS)
+    x1 = 0
+    x2 = MASK32
+    x, pos = _start(mode, buf)
+    rk = k
+    rp = pool_size
+    p = -1
+    t = 0
+    while rk > 0:
+        if rk == rp:
+            if mode:
+                for s in range(rk):
+                    idx[t + s] = p + 1 + s
+            break
+        q = _bitlen(rp // rk)
+        u = 0
+        if mode == 0:
+            u = idx[t] - p
+        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, rp - rk + 1, QB, q, QM, q,
+                                       LIM_STATIONARY, LIM_STATIONARY)
+        if _over(mode, pos, buf):
+            return TRUNCATED if mode else OVERFLOW
+        if u > rp - rk + 1:
+            return OUT_OF_RANGE
+        rp -= u
+        rk -= 1
+        p += u
+        if mode:
+            idx[t] = p
+        t += 1
+    return _finish(mode, x1, pos, buf)
+
+
+@njit(cache=True)
+def density_encode(idx, pool_size, out):
+    return _density_run(0, idx, pool_size, out)
+
+
+@njit(cache=True)
+def density_decode(data, pool_size, out):
+    return _density_run(1, out, pool_size, data.copy())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# codec 0x42: labels with the uniform distribution over [0, C): the class id's bits, most significant
+# first, each with the fixed probability (classes with that bit set) / (classes left) of the node, so a
+# label costs log2 C bits (to 16-bit precision) and no model is learnt or shipped.
+
+@njit(cache=True)
+def _uniform_run(mode, labels, num_classes, buf):
+    k = labels.shape[0]
+    L = _bitlen(num_classes - 1)
+    x1 = 0
+    x2 = MASK32
+    x, pos = _start(mode, buf)
+    for t in range(k):
+        lab = 0
+        if mode == 0:
+            lab = labels[t]
+        v = 0
+        for s in range(L - 1, -1, -1):
+            half = 1 << s
+            n_right = num_classes - v - half      # classes in [v + half, v + 2 half) below C
+            if n_right <= 0:
+                continue                            # bit is 0, nothing coded
+            if n_right > half:
+                n_right = half
+            n_left = half
+            p = (n_right << 16) // (n_left + n_right)
+            bit = (lab >> s) & 1
+            bit, x1, x2, x, pos = _code_fixed(mode, x1, x2, x, pos, buf, bit, p)
+            v += bit << s
+        if mode:
+            labels[t] = v
+        elif v != lab:
+            return OUT_OF_RANGE
+        if _over(mode, pos, buf):
+            return TRUNCATED if mode else OVERFLOW
+    return _finish(mode, x1, pos, buf)
+
+
+@njit(cache=True)
+def uniform_labels_encode(labels, num_classes, out):
+    return _uniform_run(0, labels, num_classes, out)
+
+
+@njit(cache=True)
+def uniform_labels_decode(data, num_classes, out):
+    return _uniform_run(1, out, num_classes, data.copy())
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -22,11 +22,15 @@ __all__ = [
     "grouped_decode",
     "labels_encode",
     "labels_decode",
+    "density_encode",
+    "density_decode",
+    "uniform_labels_encode",
+    "uniform_labels_decode",
 ]
 
 PMIN, PMAX = 32, 65536 - 32
 DIV = [(1 << 17) // (2 * n + 3) for n in range(256)]
-LIM_BUCKET, LIM_MANT, LIM_FLAG, LIM_CLASS = 60, 250, 120, 250
+LIM_BUCKET, LIM_MANT, LIM_FLAG, LIM_CLASS, LIM_STATIONARY = 60, 250, 120, 250, 255
 BUCKETS, MANT_SLOTS, MAXLIST, AGE_LIMIT = 32, 36, 12, 4
 
 
@@ -55,6 +59,16 @@ class Contexts:
         self.n[i] = min(limit, n + 1)
 
 
+class _Fixed:
+    """A one-context table whose probability never moves."""
+
+    def __init__(self, p: int):
+        self.p = [p]
+
+    def update(self, i, bit, limit) -> None:
+        pass
+
+
 class Encoder:
     def __init__(self, capacity: int):
         self.x1, self.x2 = 0, 0xFFFFFFFF
@@ -75,6 +89,10 @@ class Encoder:
             self.x1 = (self.x1 << 8) & 0xFFFFFFFF
             self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
         return bit
+
+    def fixed(self, bit: int, p: int) -> int:
+        """A decision with fixed probability p of a 1 (no model to adapt)."""
+        return self.code(bit, _Fixed(p), 0, 0)
 
     def check(self) -> None:
         if len(self.out) > self.capacity:
@@ -113,6 +131,9 @@ class Decoder:
             self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
         return bit
 
+    def fixed(self, bit, p: int) -> int:
+        return self.code(bit, _Fixed(p), 0, 0)
+
     def check(self) -> None:
         if self.pos > len(self.data):
             raise _Stop(TRUNCATED)
@@ -132,16 +153,17 @@ def _bitlen(x: int) -> int:
 class UIntModel:
     """Elias-gamma binarisation of u in [1, umax] with adaptive bucket and mantissa contexts."""
 
-    def __init__(self, bucket_contexts: int, mantissa_contexts: int):
+    def __init__(self, bucket_contexts: int, mantissa_contexts: int, limits=(LIM_BUCKET, LIM_MANT)):
         self.buckets = Contexts(bucket_contexts * BUCKETS)
         self.mantissa = Contexts(mantissa_contexts * BUCKETS * MANT_SLOTS)
+        self.lim_bucket, self.lim_mant = limits
 
     def code(self, coder, u: int, umax: int, cb: int, cm: int) -> int:
         bmax = _bitlen(umax) - 1
         b = _bitlen(u) - 1 if u else 0
         j = 0
         while j < bmax:
-            if coder.code(1 if j == b else 0, self.buckets, cb * BUCKETS + j, LIM_BUCKET):
+            if coder.code(1 if j == b else 0, self.buckets, cb * BUCKETS + j, self.lim_bucket):
                 break
             j += 1
         b = j
@@ -150,10 +172,10 @@ class UIntModel:
         for s in range(b - 1, -1, -1):
             bit = (u >> s) & 1
             if node < 4:
-                bit = coder.code(bit, self.mantissa, base + node, LIM_MANT)
+                bit = coder.code(bit, self.mantissa, base + node, self.lim_mant)
                 node = node * 2 + bit
             else:
-                bit = coder.code(bit, self.mantissa, base + 4 + s, LIM_MANT)
+                bit = coder.code(bit, self.mantissa, base + 4 + s, self.lim_mant)
             v = (v << 1) | bit
         return v
 
@@ -261,6 +283,85 @@ def grouped_decode(data, gstart, out):
     dec = Decoder(data)
     try:
         _grouped(dec, out, [int(v) for v in gstart], True)
+    except _Stop as stop:
+        return stop.code
+    return dec.finish()
+
+
+# ------------------------------------------------------------------------------------------------ 0x32
+
+def _density(coder, idx, pool_size: int, decoding: bool) -> None:
+    model = UIntModel(33, 33, (LIM_STATIONARY, LIM_STATIONARY))
+    rk, rp, p = len(idx), pool_size, -1
+    for t in range(len(idx)):
+        if rk == rp:  # all remaining positions are kept
+            if decoding:
+                for s in range(rk):
+                    idx[t + s] = p + 1 + s
+            return
+        q = _bitlen(rp // rk)
+        u = model.code(coder, 0 if decoding else int(idx[t]) - p, rp - rk + 1, q, q)
+        coder.check()
+        if u > rp - rk + 1:
+            raise _Stop(OUT_OF_RANGE)
+        rp, rk, p = rp - u, rk - 1, p + u
+        if decoding:
+            idx[t] = p
+
+
+def density_encode(idx, pool_size, out):
+    enc = Encoder(out.shape[0])
+    try:
+        _density(enc, [int(v) for v in idx], int(pool_size), False)
+    except _Stop as stop:
+        return stop.code
+    return enc.finish(out)
+
+
+def density_decode(data, pool_size, out):
+    dec = Decoder(data)
+    try:
+        _density(dec, out, int(pool_size), True)
+    except _Stop as stop:
+        return stop.code
+    return dec.finish()
+
+
+# ------------------------------------------------------------------------------------------------ 0x42
+
+def _uniform(coder, labels, num_classes: int, decoding: bool) -> None:
+    L = _bitlen(num_classes - 1)
+    for t in range(len(labels)):
+        lab = 0 if decoding else int(labels[t])
+        lo, size = 0, 1 << L          # the classes [lo, min(lo + size, C)) are still possible
+        for s in range(L - 1, -1, -1):
+            half = size >> 1
+            n_right = min(max(num_classes - lo - half, 0), half)
+            bit = 0
+            if n_right > 0:
+                bit = coder.fixed((lab >> s) & 1, (n_right << 16) // (half + n_right))
+            lo += bit * half
+            size = half
+        if decoding:
+            labels[t] = lo
+        elif lo != lab:
+            raise _Stop(OUT_OF_RANGE)
+        coder.check()
+
+
+def uniform_labels_encode(labels, num_classes, out):
+    enc = Encoder(out.shape[0])
+    try:
+        _uniform(enc, labels, int(num_classes), False)
+    except _Stop as stop:
+        return stop.code
+    return enc.finish(out)
+
+
+def uniform_labels_decode(data, num_classes, out):
+    dec = Decoder(data)
+    try:
+        _uniform(dec, out, int(num_classes), True)
     except _Stop as stop:
         return stop.code
     return dec.finish()

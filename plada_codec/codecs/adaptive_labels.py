@@ -1,5 +1,6 @@
 """Label codecs 0x0040 "adaptive-labels" and 0x0041 "adaptive-labels-grouped": context-modelled binary
-arithmetic coding of the labels given the already decoded indices (docs/codecs/adaptive.md).
+arithmetic coding of the labels given the already decoded indices, and 0x0042 "uniform-labels", the
+same coder with the fixed uniform distribution (docs/codecs/adaptive.md).
 
 Labels follow the pool's folders (a folder's images mostly get its dominant class, plus a skewed tail).
 Both codecs keep a short list of candidate classes ordered by count and code each label as "in the
@@ -68,5 +69,30 @@ class AdaptiveLabelsGrouped(_AdaptiveLabelsBase):
     grouped = 1
 
 
+class UniformLabels(Codec):
+    """log2 C bits per label (to 16-bit precision), nothing learnt or shipped: the code for labels with
+    no usable structure (uniform-random controls, where a frequency table or a learnt model costs more)."""
+
+    codec_id = 0x0042
+    name = "uniform-labels"
+    section = SectionType.LABELS
+
+    def encode(self, labels: np.ndarray, ctx: StreamContext):
+        lab = np.ascontiguousarray(labels, dtype=np.int64)
+        out = np.zeros(3 * lab.shape[0] + 64, dtype=np.uint8)
+        n = int(kernel("adaptive.uniform_labels_encode")(lab, ctx.num_classes, out))
+        if n == OVERFLOW:
+            return None
+        raise_for(n, self.name)
+        return out[:n].tobytes()
+
+    def decode(self, data, ctx: StreamContext) -> np.ndarray:
+        out = np.empty(ctx.count, dtype=np.int64)
+        raise_for(int(kernel("adaptive.uniform_labels_decode")(as_u8(data), ctx.num_classes, out)),
+                  "uniform-labels labels")
+        return out
+
+
 register(AdaptiveLabels())
 register(AdaptiveLabelsGrouped())
+register(UniformLabels())

@@ -10,7 +10,8 @@ from plada_codec._ext import status
 
 from .helpers import folder_payload, folder_starts, mutations
 
-NAMES = ["gaps_encode", "gaps_decode", "grouped_encode", "grouped_decode", "labels_encode", "labels_decode"]
+NAMES = ["gaps_encode", "gaps_decode", "grouped_encode", "grouped_decode", "labels_encode", "labels_decode",
+         "density_encode", "density_decode", "uniform_labels_encode", "uniform_labels_decode"]
 
 
 def both(name):
@@ -49,6 +50,12 @@ def encode_all(backend_fns, idx, lab, n, c, gstart):
         buf = np.zeros(3 * idx.size + 64, np.uint8)
         m = enc["labels_encode"](idx, lab, c, gstart, g, buf)
         out[f"labels{g}"] = buf[:m].copy()
+    buf = np.zeros(5 * idx.size + 64, np.uint8)
+    m = enc["density_encode"](idx, n, buf)
+    out["density"] = buf[:m].copy()
+    buf = np.zeros(3 * idx.size + 64, np.uint8)
+    m = enc["uniform_labels_encode"](lab, c, buf)
+    out["uniform"] = buf[:m].copy()
     return out
 
 
@@ -72,6 +79,10 @@ def test_same_bytes_and_same_decoding(seed):
                     res.append(int(fns["gaps_decode"](stream, n, o)))
                 elif key == "grouped":
                     res.append(int(fns["grouped_decode"](stream, gstart, o)))
+                elif key == "density":
+                    res.append(int(fns["density_decode"](stream, n, o)))
+                elif key == "uniform":
+                    res.append(int(fns["uniform_labels_decode"](stream, c, o)))
                 else:
                     res.append(int(fns["labels_decode"](stream, idx, c, gstart, int(key[-1]), o)))
             assert res[0] == res[1], (key, res)
@@ -79,7 +90,7 @@ def test_same_bytes_and_same_decoding(seed):
             if res[0] == 0:
                 np.testing.assert_array_equal(outs[0], outs[1])
                 if stream is data:
-                    np.testing.assert_array_equal(outs[0], lab if key.startswith("labels") else idx)
+                    np.testing.assert_array_equal(outs[0], lab if key in ("labels0", "labels1", "uniform") else idx)
     assert 0 in statuses
 
 

@@ -13,8 +13,8 @@ from plada_codec.registry import StreamContext, get_by_name
 
 from .helpers import GroupedPool, folder_payload, mutations
 
-INDEX_CODECS = ["adaptive-gaps", "adaptive-gaps-grouped"]
-LABEL_CODECS = ["adaptive-labels", "adaptive-labels-grouped"]
+INDEX_CODECS = ["adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density"]
+LABEL_CODECS = ["adaptive-labels", "adaptive-labels-grouped", "uniform-labels"]
 
 
 @pytest.fixture(scope="module")

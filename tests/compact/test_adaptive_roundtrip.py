@@ -17,6 +17,7 @@ PAIRS = [
     ({"indices": "adaptive-gaps-grouped", "labels": "adaptive-labels-grouped"}, True),
     ({"indices": "adaptive-gaps", "labels": "adaptive-labels-grouped"}, True),
     ({"indices": "adaptive-gaps-grouped", "labels": "adaptive-labels"}, True),
+    ({"indices": "adaptive-gaps-density", "labels": "uniform-labels"}, False),
 ]
 
 
@@ -24,7 +25,9 @@ def test_registered_ids():
     want = {"adaptive-gaps": (0x30, SectionType.INDICES, False),
             "adaptive-gaps-grouped": (0x31, SectionType.INDICES, True),
             "adaptive-labels": (0x40, SectionType.LABELS, False),
-            "adaptive-labels-grouped": (0x41, SectionType.LABELS, True)}
+            "adaptive-labels-grouped": (0x41, SectionType.LABELS, True),
+            "adaptive-gaps-density": (0x32, SectionType.INDICES, False),
+            "uniform-labels": (0x42, SectionType.LABELS, False)}
     for name, (cid, section, groups) in want.items():
         c = get_by_name(name)
         assert (c.codec_id, c.section, c.needs_groups, c.auto) == (cid, section, groups, True)
@@ -60,13 +63,13 @@ def payloads(draw):
 def test_codec_objects_roundtrip(case):
     idx, lab, n, c, groups = case
     k = idx.size
-    for name in ("adaptive-gaps", "adaptive-gaps-grouped"):
+    for name in ("adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density"):
         codec = get_by_name(name)
         ctx = StreamContext(n, c, k, groups=groups)
         data = codec.encode(idx, ctx)
         assert data is not None
         np.testing.assert_array_equal(codec.decode(data, ctx), idx)
-    for name in ("adaptive-labels", "adaptive-labels-grouped"):
+    for name in ("adaptive-labels", "adaptive-labels-grouped", "uniform-labels"):
         codec = get_by_name(name)
         ctx = StreamContext(n, c, k, indices=idx, groups=groups)
         data = codec.encode(lab, ctx)
@@ -149,3 +152,19 @@ def test_encoder_declines_when_its_buffer_would_overflow():
     data = codec.encode(lab, ctx)
     assert data is not None
     np.testing.assert_array_equal(codec.decode(data, ctx), lab)
+
+
+def test_structureless_coders_reach_the_order0_bound():
+    """A uniform random subset with uniform labels: density gaps + uniform labels within 1 % of
+    log2 C(N, k) + k log2 C (the order-0 bound for these label counts is a little lower: C-1 over 2 log2 k)."""
+    from math import lgamma, log, log2
+
+    rng = np.random.default_rng(2)
+    n, k, c = 2_000_000, 20_000, 100
+    idx = np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+    lab = rng.integers(0, c, size=k).astype(np.int64)
+    gaps = get_by_name("adaptive-gaps-density").encode(idx, StreamContext(n, c, k))
+    labels = get_by_name("uniform-labels").encode(lab, StreamContext(n, c, k, indices=idx))
+    bound = (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / log(2) / 8 + k * log2(c) / 8
+    assert len(gaps) + len(labels) <= 1.01 * bound
+    assert len(labels) <= k * log2(c) / 8 + 8  # 16-bit probabilities lose almost nothing

@@ -14,9 +14,11 @@ from plada_codec.registry import StreamContext, get_by_name
 
 HERE = Path(__file__).resolve().parents[2] / "docs" / "vectors" / "compact"
 NAMES = [f"{i}_{c}" for i in ("tiny", "folders", "uniform")
-         for c in ("adaptive_gaps", "adaptive_gaps_grouped", "adaptive_labels", "adaptive_labels_grouped")]
+         for c in ("adaptive_gaps", "adaptive_gaps_grouped", "adaptive_gaps_density", "adaptive_labels",
+                   "adaptive_labels_grouped", "uniform_labels")]
 TINY_HEX = {"tiny_adaptive_gaps": "8280045500", "tiny_adaptive_gaps_grouped": "f826aaf800",
-            "tiny_adaptive_labels": "b6000000", "tiny_adaptive_labels_grouped": "bdc718e3"}
+            "tiny_adaptive_labels": "b6000000", "tiny_adaptive_labels_grouped": "bdc718e3",
+            "tiny_adaptive_gaps_density": "822aaaab80", "tiny_uniform_labels": "81942f69"}
 
 
 def load(name):
@@ -35,7 +37,10 @@ def test_vector_decodes_and_reencodes(name, backend):
     lab = np.array(meta["labels"], np.int64)
     groups = np.array(meta["groups"], np.int64)
     n, c = meta["pool_size"], meta["num_classes"]
-    if "labels" in meta["codec"]:
+    if meta["codec"] == "uniform-labels":
+        ctx = StreamContext(n, c, idx.size)
+        values = lab
+    elif "labels" in meta["codec"]:
         ctx = StreamContext(n, c, idx.size, indices=idx, groups=groups)
         values = lab
     else:

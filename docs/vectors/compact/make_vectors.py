@@ -70,14 +70,18 @@ def encode(codec: str, inp: dict) -> bytes:
         n = ref.gaps_encode(idx, inp["pool_size"], out)
     elif codec == "adaptive-gaps-grouped":
         n = ref.grouped_encode(idx, gstart, out)
+    elif codec == "adaptive-gaps-density":
+        n = ref.density_encode(idx, inp["pool_size"], out)
+    elif codec == "uniform-labels":
+        n = ref.uniform_labels_encode(lab, inp["num_classes"], out)
     else:
         n = ref.labels_encode(idx, lab, inp["num_classes"], gstart, int(codec.endswith("grouped")), out)
     assert n >= 0, n
     return out[:n].tobytes()
 
 
-CODECS = {"adaptive-gaps": 0x30, "adaptive-gaps-grouped": 0x31, "adaptive-labels": 0x40,
-          "adaptive-labels-grouped": 0x41}
+CODECS = {"adaptive-gaps": 0x30, "adaptive-gaps-grouped": 0x31, "adaptive-gaps-density": 0x32,
+          "adaptive-labels": 0x40, "adaptive-labels-grouped": 0x41, "uniform-labels": 0x42}
 
 
 class TracingEncoder(ref.Encoder):
@@ -119,6 +123,10 @@ def trace() -> str:
                 ref._gaps(enc, idx, 16, False)
             elif codec == "adaptive-gaps-grouped":
                 ref._grouped(enc, idx, gstart, False)
+            elif codec == "adaptive-gaps-density":
+                ref._density(enc, idx, 16, False)
+            elif codec == "uniform-labels":
+                ref._uniform(enc, inp["labels"], 3, False)
             else:
                 ref._labels(enc, np.array(idx), np.array(inp["labels"]), 3, gstart, codec.endswith("grouped"), False)
         finally:
