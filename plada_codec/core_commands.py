@@ -11,7 +11,7 @@ from typing import Any, Dict
 import numpy as np
 
 from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from .errors import EncodeError, PoolError
+from .errors import EncodeError, PladaError, PoolError
 
 MAX_INPUT_BYTES = 2**31
 
@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("payload", help="path of a .pld file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--no-decode", action="store_true", help="do not decode the streams (no bound)")
+    p.add_argument("--pool", metavar="DIR_OR_MANIFEST",
+                   help="the pool, needed to decode payloads whose codecs use the pool's folders")
+    p.add_argument("--pool-root", metavar="DIR", help="image root for --pool MANIFEST (default: its folder)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser(
@@ -87,14 +90,25 @@ def _open_pool(spec, root):
     raise PoolError(f"--pool {spec}: no such folder or manifest file")
 
 
-def describe(blob: bytes, decode_streams: bool = True) -> Dict[str, Any]:
-    """inspect() plus, when decoding, label counts and the order-0 bound."""
+def describe(blob: bytes, decode_streams: bool = True, pool=None) -> Dict[str, Any]:
+    """inspect() plus, when decoding, label counts and the order-0 bound.  A payload whose codecs use the
+    pool's folders can only be decoded with that pool; without it the streams are left undecoded."""
     from . import decode, inspect
     from .bounds import order0_bound_bits
+    from .registry import get_by_id, SectionType
 
     info = inspect(blob)
-    if decode_streams:
-        p = decode(blob)
+    needs_pool = False
+    for s in info["sections"]:
+        try:
+            needs_pool |= get_by_id(s["codec_id"], SectionType(s["type_id"])).needs_groups
+        except (ValueError, PladaError):
+            pass
+    info["needs_pool"] = needs_pool
+    if decode_streams and needs_pool and pool is None:
+        info["not_decoded"] = "its codecs use the pool's folders: pass --pool to decode and get the bound"
+    elif decode_streams:
+        p = decode(blob, pool=pool)
         counts = p.label_counts()
         bound = order0_bound_bits(p.pool_size, counts)
         info["order0_bound_bits"] = bound
@@ -114,7 +128,7 @@ def _fmt_bits(x):
 
 def cmd_inspect(args) -> int:
     blob = _read_payload(args.payload)
-    info = describe(blob, decode_streams=not args.no_decode)
+    info = describe(blob, decode_streams=not args.no_decode, pool=_open_pool(args.pool, args.pool_root))
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return EXIT_OK
@@ -135,6 +149,8 @@ def cmd_inspect(args) -> int:
         print(f"  order-0 bound       : {b / 8:.0f} bytes (log2 C(N,k) + log2 multinomial(label counts))")
         r = info["ratio_to_bound"]
         print(f"  ratio to bound      : {r:.4f}" if r is not None else "  ratio to bound      : n/a (bound is 0)")
+    if info.get("not_decoded"):
+        print(f"  streams not decoded : {info['not_decoded']}")
     if info.get("meta"):
         print(f"  meta                : {json.dumps(info['meta'], sort_keys=True)[:300]}")
     if info.get("skipped_sections"):
