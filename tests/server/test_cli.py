@@ -43,7 +43,8 @@ def test_select_writes_a_payload_inspect_describes(scored, task_dirs, capsys):
     sel = p.meta["selection"]
     assert sel["rule"] == "low-energy" and sel["safety_net"] == {"share": 0.5, "alpha": -0.2} and p.meta["task"] == "colours"
     # the lead's inspect describes it, selection metadata included
-    r = subprocess.run([sys.executable, "-m", "plada_codec", "inspect", str(out / "task.pld"), "--json"],
+    r = subprocess.run([sys.executable, "-m", "plada_codec", "inspect", str(out / "task.pld"), "--json",
+                        "--pool", str(task_dirs["pool"])],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
