@@ -54,7 +54,11 @@ def register(sub) -> None:
     d.add_argument("--student", default=None, help="student model (default small-cnn; resnet18 is the paper's "
                                                      "but ~10x slower on a CPU)")
     d.add_argument("--student-samples", type=int, default=None, help="images each student sees in training")
+    d.add_argument("--methods", default=None,
+                   help="comma-separated PLADA selections to train: vanilla, safety-net, opposite (default: all)")
+    d.add_argument("--teacher-epochs", type=int, default=None, help="teacher training epochs")
     d.add_argument("--no-auto", action="store_true", help="skip the auto rule (it trains 4 proxies per budget)")
+    d.add_argument("--no-baselines", action="store_true", help="skip the JPEG and random-pool baselines")
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -136,8 +140,20 @@ def cmd_demo(args) -> int:
         cfg = replace(cfg, student=args.student)
     if args.student_samples:
         cfg = replace(cfg, student_samples=args.student_samples)
+    if args.methods:
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+        unknown = sorted(set(methods) - {"vanilla", "safety-net", "opposite"})
+        if unknown:
+            print(f"error: unknown method(s) {', '.join(unknown)}; known: vanilla, safety-net, opposite",
+                  file=sys.stderr)
+            return 2
+        cfg = replace(cfg, methods=methods)
+    if args.teacher_epochs:
+        cfg = replace(cfg, teacher_epochs=args.teacher_epochs)
     if args.no_auto:
         cfg = replace(cfg, auto=False)
+    if args.no_baselines:
+        cfg = replace(cfg, baselines=False)
     if args.seed is not None:
         cfg = replace(cfg, seed=args.seed)
     tasks = args.tasks.split(",") if args.tasks else None
