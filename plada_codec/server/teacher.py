@@ -14,6 +14,7 @@ on it, because the teacher never trained on it, and the target test set is never
 """
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -91,7 +92,7 @@ def load_teacher(path, device="cpu") -> Teacher:
     """Load a teacher written by :meth:`Teacher.save` (weights-only unpickling: safe on untrusted files)."""
     try:
         ck = torch.load(str(path), map_location=device, weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
         raise PladaError(f"cannot read teacher file {path}: {exc}") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise PladaError(f"{path} is not a plada_codec teacher file")

@@ -109,3 +109,33 @@ def test_training_learns_and_is_reproducible():
     logits = predict_logits(model, val, batch_size=7)
     assert logits.shape == (64, 2) and logits.dtype == torch.float32
     assert (logits.argmax(1).numpy() == y[256:]).mean() == pytest.approx(h.final_val_acc)
+
+
+def test_train_teacher_save_load_roundtrip(tmp_path):
+    from plada_codec.server.teacher import load_teacher, split_train_val, train_teacher
+
+    x, y = bright_dark(120)
+    data = ArrayDataset(x, y, SmallImageTransform(16))
+    teacher = train_teacher(data, arch="small-cnn", image_size=16, epochs=2, batch_size=32, progress=False,
+                            val_fraction=0.25, class_names=["dark", "bright"])
+    tr, va = split_train_val(y, 0.25, seed=0)
+    assert teacher.val_indices.tolist() == va.tolist() and len(tr) + len(va) == 120
+    assert teacher.history["epochs"][-1]["val_acc"] >= 0.9
+    teacher.save(tmp_path / "t.pt")
+    again = load_teacher(tmp_path / "t.pt")
+    assert again.teacher_id == teacher.teacher_id and again.class_names == ["dark", "bright"]
+    assert again.val_indices.tolist() == va.tolist()
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(PladaError, match="cannot read teacher file|not a plada_codec teacher"):
+        load_teacher(tmp_path / "junk.pt")
+
+
+def test_split_is_stratified_and_seeded():
+    from plada_codec.server.teacher import split_train_val
+
+    y = np.repeat(np.arange(4), [50, 30, 10, 2])
+    tr, va = split_train_val(y, 0.2, seed=1)
+    assert np.bincount(y[va], minlength=4).tolist() == [10, 6, 2, 1]
+    assert not set(tr) & set(va) and len(tr) + len(va) == len(y)
+    assert split_train_val(y, 0.2, seed=1)[1].tolist() == va.tolist()
+    assert split_train_val(y, 0.2, seed=2)[1].tolist() != va.tolist()
