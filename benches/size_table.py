@@ -117,9 +117,53 @@ def main(argv=None) -> int:
                          auto_g=len(blob_g), auto_g_codecs=section_codecs(blob_g), sizes=sizes,
                          pcodec=pcodec_bytes(idx), constriction=constriction_bytes(lab)))
     seconds = time.time() - t0
-    Path(args.out).write_text(render(rows, idx_codecs, lab_codecs, seconds, argv))
+    speed = throughput(corpus)
+    Path(args.out).write_text(render(rows, idx_codecs, lab_codecs, seconds, argv) + speed)
     print(f"wrote {args.out} ({len(rows)} files, {seconds:.0f} s)", file=sys.stderr)
     return 0
+
+
+SPEED_FILES = ["control_uniform_C100_21K_k10.npz", "CUB-200_21K_k5.npz", "Oxford-Pets_1K_k10.npz"]
+SPEED_PLANS = [("auto", "auto", False),
+               ("adaptive, no folders", {"indices": "adaptive-gaps", "labels": "adaptive-labels"}, False),
+               ("adaptive, folders", {"indices": "adaptive-gaps-grouped", "labels": "adaptive-labels-grouped"}, True),
+               ("density + uniform", {"indices": "adaptive-gaps-density", "labels": "uniform-labels"}, False)]
+
+
+def _best(fn, rounds=3):
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def throughput(corpus: Path) -> str:
+    """Whole-payload decode (indices with labels, digest and checks included) and encode, one thread,
+    kernels warm, best of 3, in million kept indices per second."""
+    L = ["\n## Throughput (one core, kernels warm, best of 3; M kept indices / s)\n",
+         "Whole payloads through `plada_codec.decode` (indices *with* labels, digest and checks included) "
+         "and `plada_codec.encode(..., verify=False)`. The machine is shared (other jobs ran at the same "
+         "time), so these are lower bounds. Kernel-level figures: `benches/bench_compact.py`.\n",
+         "| file | k | codecs | bytes | decode M/s | encode M/s |", "|---|---|---|---|---|---|"]
+    for name in SPEED_FILES:
+        path = corpus / name
+        if not path.exists():
+            continue
+        z = np.load(path)
+        idx, lab = z["indices"].astype(np.int64), z["labels"].astype(np.int64)
+        groups, n, c = z["group_sizes"].astype(np.int64), int(z["pool_size"]), int(z["num_classes"])
+        pool = Pool(groups, n)
+        for label, plan, grouped in SPEED_PLANS:
+            kw = dict(pool_size=n, num_classes=c, pool=pool if grouped else None, codec=plan)
+            blob = plada_codec.encode(idx, lab, **kw)
+            plada_codec.decode(blob, pool=kw["pool"])
+            td = _best(lambda: plada_codec.decode(blob, pool=kw["pool"]))
+            te = _best(lambda: plada_codec.encode(idx, lab, verify=False, **kw))
+            L.append(f"| {name[:-4]} | {idx.size} | {label}: {section_codecs(blob)} | {len(blob)} | "
+                     f"{idx.size / td / 1e6:.1f} | {idx.size / te / 1e6:.1f} |")
+    return "\n".join(L) + "\n"
 
 
 def fmt_ratio(x):

@@ -76,7 +76,7 @@ def _table(n):
 def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
     """Code one binary decision with context ``T[i]``.  mode 0: encode ``bit`` into ``buf``;
     mode 1: decode it from ``buf``.  Returns (bit, x1, x2, x, pos)."""
-    s = T[i]
+    s = int(T[i])
     p = s >> 8
     n = s & 0xFF
     r = x2 - x1
@@ -100,7 +100,7 @@ def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
         if mode:
             c = 0
             if pos < buf.shape[0]:
-                c = buf[pos]
+                c = int(buf[pos])  # int(): also right as plain Python (NUMBA_DISABLE_JIT) under NumPy 2 promotion
             x = ((x << 8) & MASK32) | c
         elif pos < buf.shape[0]:
             buf[pos] = x2 >> 24
@@ -158,7 +158,7 @@ def _code_fixed(mode, x1, x2, x, pos, buf, bit, p):
         if mode:
             c = 0
             if pos < buf.shape[0]:
-                c = buf[pos]
+                c = int(buf[pos])  # int(): also right as plain Python (NUMBA_DISABLE_JIT) under NumPy 2 promotion
             x = ((x << 8) & MASK32) | c
         elif pos < buf.shape[0]:
             buf[pos] = x2 >> 24
@@ -177,7 +177,7 @@ def _start(mode, buf):
         for s in range(4):
             c = 0
             if s < buf.shape[0]:
-                c = buf[s]
+                c = int(buf[s])
             x = (x << 8) | c
         pos = 4
     return x, pos
