@@ -24,7 +24,6 @@ TRUNCATED = status.TRUNCATED
 OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
-BAD_FIELD = status.BAD_FIELD
 OVERFLOW = -7  # encoder: ``out`` too small (the codec wrapper then grows it or skips the codec)
 
 __all__ = [
@@ -203,10 +202,8 @@ def _finish(mode, x1, pos, buf):
 
 @njit(cache=True, inline="always")
 def _over(mode, pos, buf):
-    """True once the stream is known bad: the decoder has read past the end, or the encoder's buffer is
-    full."""
-    if mode:
-        return pos > buf.shape[0]
+    """True once the decoder has read past the end of the stream (truncated) or the encoder has filled
+    its buffer (overflow); the caller returns the matching status."""
     return pos > buf.shape[0]
 
 
