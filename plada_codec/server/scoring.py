@@ -218,6 +218,8 @@ def score(teacher, pool, out_dir, *, teacher_id_: Optional[str] = None, temperat
     of ``pool`` with ``teacher`` (any ``torch.nn.Module`` mapping an image batch to logits) into
     ``out_dir``.  Chunks already on disk are skipped after checking they belong to this pool and teacher.
 
+    The teacher is moved to ``device`` in channels-last memory format (in place, as ``Module.to`` does).
+
     Returns ``{"scored": images scored now, "skipped": images found done, "seconds", "images_per_s",
     "chunks": [paths]}``.
     """
@@ -236,7 +238,9 @@ def score(teacher, pool, out_dir, *, teacher_id_: Optional[str] = None, temperat
     chunks = shard_chunks(len(pool), rank, world, chunk_size)
     dev = resolve_device(device)
     dataset = PoolDataset(pool, transform)
-    teacher = teacher.to(dev).eval()
+    import torch
+
+    teacher = teacher.to(dev, memory_format=torch.channels_last).eval()  # NHWC: ~30 % faster convs on CPU
     done, todo = [], []
     for a, b in chunks:
         path = chunk_path(out_dir, a, b)
@@ -252,7 +256,7 @@ def score(teacher, pool, out_dir, *, teacher_id_: Optional[str] = None, temperat
     for a, b, path in todo:
         t0 = time.perf_counter()
         logits = predict_logits(teacher, Subset(dataset, range(a, b)), batch_size=batch_size, device=dev,
-                                num_workers=num_workers).numpy()
+                                num_workers=num_workers, channels_last=True).numpy()
         fields = scores_from_logits(logits, temperature)
         ScoreTable(pool=ident, teacher_id=tid, temperature=float(temperature), num_classes=int(logits.shape[1]),
                    start=a, stop=b, class_names=list(class_names) if class_names else None, **fields).save(path)
