@@ -1,7 +1,7 @@
 """Command line: ``python -m plada_codec COMMAND ...``.
 
 Core commands (inspect, verify, encode, decode) live here; the torch plugins add theirs
-(score, merge, select, train, data, demo) through modules listed in ``COMMAND_MODULES``: each exports
+(teacher, score, merge, select, train, data, demo) through modules listed in ``COMMAND_MODULES``: each exports
 ``register(subparsers)`` and must not import torch at module import time.
 """
 from __future__ import annotations

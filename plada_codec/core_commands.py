@@ -106,7 +106,10 @@ def describe(blob: bytes, decode_streams: bool = True, pool=None) -> Dict[str, A
             pass
     info["needs_pool"] = needs_pool
     if decode_streams and needs_pool and pool is None:
+        from .payload import read_metadata
+
         info["not_decoded"] = "its codecs use the pool's folders: pass --pool to decode and get the bound"
+        info["class_names"], info["meta"] = read_metadata(blob)
     elif decode_streams:
         p = decode(blob, pool=pool)
         counts = p.label_counts()

@@ -322,6 +322,50 @@ def decode(blob, pool=None, limits: Optional[Limits] = None) -> Payload:
         raise CorruptPayload(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _decode_byte_sections(by_type, codecs, header: wire.Header, limits: Limits):
+    """CLASS_NAMES and META: bounded by the caller's limits before decompression."""
+    n, c, k = header.pool_size, header.num_classes, header.kept
+    class_names = None
+    if SectionType.CLASS_NAMES in by_type:
+        s = by_type[SectionType.CLASS_NAMES]
+        limits.check("class-names section size", s.raw_length, "max_class_names_bytes")
+        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+        try:
+            class_names = raw.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            raise CorruptPayload("class names are not valid UTF-8") from None
+        if len(class_names) != c or any(not x for x in class_names):
+            raise CorruptPayload(f"class-names section holds {len(class_names)} names (some may be empty); C={c}")
+    meta = None
+    if SectionType.META in by_type:
+        s = by_type[SectionType.META]
+        limits.check("meta section size", s.raw_length, "max_meta_bytes")
+        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+        try:
+            meta = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise CorruptPayload("meta section is not UTF-8 JSON") from None
+        if not isinstance(meta, dict):
+            raise CorruptPayload("meta section is not a JSON object")
+    return class_names, meta
+
+
+def read_metadata(blob, limits: Optional[Limits] = None) -> Tuple[Optional[List[str]], Optional[Dict[str, Any]]]:
+    """(class_names, meta) of a payload, after the framing and digest checks, without decoding the index
+    and label streams (so without the pool, even when their codecs need it)."""
+    limits = limits or DEFAULT_LIMITS
+    header, sections = wire.parse(blob, limits)
+    by_type, codecs = {}, {}
+    for s in sections:
+        if s.type in (SectionType.CLASS_NAMES, SectionType.META):
+            try:
+                codecs[s.type] = get_by_id(s.codec_id, SectionType(s.type))
+            except DecodeError:
+                continue  # optional section with an unknown codec: skipped, as decode does
+            by_type[s.type] = s
+    return _decode_byte_sections(by_type, codecs, header, limits)
+
+
 def _decode(blob, pool, limits: Limits) -> Payload:
     header, sections = wire.parse(blob, limits)
     n, k, c = header.pool_size, header.kept, header.num_classes
@@ -380,28 +424,7 @@ def _decode(blob, pool, limits: Limits) -> Payload:
         s = by_type[SectionType.LABELS]
         ctx = StreamContext(n, c, k, indices=indices, groups=groups if codecs[s.type].needs_groups else None)
         labels = _check_labels(_decode_stream(codecs[s.type], s, ctx), k, c, "labels section")
-    class_names = None
-    if SectionType.CLASS_NAMES in by_type:
-        s = by_type[SectionType.CLASS_NAMES]
-        limits.check("class-names section size", s.raw_length, "max_class_names_bytes")
-        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
-        try:
-            class_names = raw.decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            raise CorruptPayload("class names are not valid UTF-8") from None
-        if len(class_names) != c or any(not x for x in class_names):
-            raise CorruptPayload(f"class-names section holds {len(class_names)} names (some may be empty); C={c}")
-    meta = None
-    if SectionType.META in by_type:
-        s = by_type[SectionType.META]
-        limits.check("meta section size", s.raw_length, "max_meta_bytes")
-        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
-        try:
-            meta = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise CorruptPayload("meta section is not UTF-8 JSON") from None
-        if not isinstance(meta, dict):
-            raise CorruptPayload("meta section is not a JSON object")
+    class_names, meta = _decode_byte_sections(by_type, codecs, header, limits)
     indices.setflags(write=False)
     labels.setflags(write=False)
     return Payload(indices=indices, labels=labels, pool_size=n, num_classes=c, class_names=class_names,
