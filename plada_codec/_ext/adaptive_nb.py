@@ -209,8 +209,9 @@ def _over(mode, pos, buf):
 
 # ---------------------------------------------------------------------------------------------------------
 # codec 0x30: gaps without side information.  u = idx[t] - idx[t-1] (idx[-1] = -1) in [1, umax] where
-# umax = N - idx[t-1] - (k - t) leaves room for the remaining indices.  Bucket context: (previous bucket,
-# rounded running mean of buckets), mantissa context: rounded running mean.
+# umax = N - idx[t-1] - (k - t) leaves room for the remaining indices.  Two running means of the buckets
+# follow the local density: a fast one (weight 1/4) and a slow one (weight 1/8).  Bucket context: (slow,
+# fast), mantissa context: slow.
 
 @njit(cache=True, inline="always")
 def _mean_q(avg):
@@ -227,25 +228,25 @@ def _gaps_run(mode, idx, pool_size, buf):
     x2 = MASK32
     x, pos = _start(mode, buf)
     prev = -1
-    b1 = 0
-    avg = 0  # 16 x exponential mean of the buckets, weight 1/4
+    fast = 0  # 16 x exponential mean of the buckets, weight 1/4
+    slow = 0  # the same, weight 1/8
     for t in range(k):
         umax = pool_size - prev - (k - t)
         if umax < 1:
             return OUT_OF_RANGE
-        a = _mean_q(avg)
-        cb = (b1 if b1 < 15 else 15) * 16 + a
+        a = _mean_q(fast)
+        a2 = _mean_q(slow)
         u = 0
         if mode == 0:
             u = idx[t] - prev
-        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, a)
+        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, a2 * 16 + a, TM, a2)
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
         if u > umax:
             return OUT_OF_RANGE
         b = _bitlen(u) - 1
-        avg += (b * 16 - avg) >> 2
-        b1 = b
+        fast += (b * 16 - fast) >> 2
+        slow += (b * 16 - slow) >> 3
         prev += u
         if mode:
             idx[t] = prev

@@ -185,20 +185,20 @@ class UIntModel:
 def _gaps(coder, idx, pool_size: int, decoding: bool) -> None:
     k = len(idx)
     model = UIntModel(256, 16)
-    prev, b1, avg = -1, 0, 0
+    prev, fast, slow = -1, 0, 0   # fast / slow: 16 x running means of the buckets (weights 1/4, 1/8)
     for t in range(k):
         umax = pool_size - prev - (k - t)
         if umax < 1:
             raise _Stop(OUT_OF_RANGE)
-        a = min((avg + 8) >> 4, 15)
-        cb = min(b1, 15) * 16 + a
-        u = model.code(coder, 0 if decoding else int(idx[t]) - prev, umax, cb, a)
+        a = min((fast + 8) >> 4, 15)
+        a2 = min((slow + 8) >> 4, 15)
+        u = model.code(coder, 0 if decoding else int(idx[t]) - prev, umax, a2 * 16 + a, a2)
         coder.check()
         if u > umax:
             raise _Stop(OUT_OF_RANGE)
         b = _bitlen(u) - 1
-        avg += (b * 16 - avg) >> 2
-        b1 = b
+        fast += (b * 16 - fast) >> 2
+        slow += (b * 16 - slow) >> 3
         prev += u
         if decoding:
             idx[t] = prev
