@@ -367,6 +367,7 @@ def grouped_decode(data, gstart, out):
 # 0x31 with the whole pool as one folder and k known; counters at the slowest rate (limit 255).
 
 LIM_STATIONARY = 255
+RESET_MARGIN = 80  # labels without folders: empty the list after a gap 5 buckets above the slow mean
 
 
 @njit(cache=True)
@@ -494,6 +495,7 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     nfold = gstart.shape[0] - 1
     infolder = 0
     r0 = 1
+    lslow = 0
     for t in range(k):
         i = idx[t]
         if grouped:
@@ -507,6 +509,9 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
             gq = _bitlen(infolder)
         else:
             gq = _bitlen(i - prev) - 1
+            if gq * 16 > lslow + RESET_MARGIN:
+                D = 0
+            lslow += (gq * 16 - lslow) >> 3
         if gq > 7:
             gq = 7
         prev = i

@@ -31,7 +31,7 @@ __all__ = [
 PMIN, PMAX = 32, 65536 - 32
 DIV = [(1 << 17) // (2 * n + 3) for n in range(256)]
 LIM_BUCKET, LIM_MANT, LIM_FLAG, LIM_CLASS, LIM_STATIONARY = 60, 250, 120, 250, 255
-BUCKETS, MANT_SLOTS, MAXLIST, AGE_LIMIT = 32, 36, 12, 4
+BUCKETS, MANT_SLOTS, MAXLIST, AGE_LIMIT, RESET_MARGIN = 32, 36, 12, 4, 80
 
 
 class _Stop(Exception):
@@ -406,7 +406,7 @@ def _labels(coder, idx, labels, num_classes: int, gstart, grouped: bool, decodin
     conditioned = (not grouped) and num_classes <= 512
     tree = Contexts(((num_classes + 1) if conditioned else 1) << L)
     cands = CandidateList()
-    prev, f, infolder, r0 = -1, 0, 0, 1
+    prev, f, infolder, r0, slow = -1, 0, 0, 1, 0
     nfold = len(gstart) - 1
     for t in range(len(idx)):
         i = int(idx[t])
@@ -420,7 +420,11 @@ def _labels(coder, idx, labels, num_classes: int, gstart, grouped: bool, decodin
                 cands = CandidateList()
             gq = min(_bitlen(infolder), 7)
         else:
-            gq = min(_bitlen(i - prev) - 1, 7)
+            gb = _bitlen(i - prev) - 1
+            if gb * 16 > slow + RESET_MARGIN:  # a gap far above the usual: probably a new folder
+                cands = CandidateList()
+            slow += (gb * 16 - slow) >> 3
+            gq = min(gb, 7)
         prev = i
         lab = 0 if decoding else int(labels[t])
         r = -1
