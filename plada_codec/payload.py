@@ -160,10 +160,26 @@ def _candidates(kind: SectionType, choice: Optional[str], groups) -> List[Codec]
     return [c for c in list_codecs(kind) if c.auto and (groups is not None or not c.needs_groups)]
 
 
-def _smallest(cands: List[Codec], values, ctx: StreamContext, forced: bool) -> Optional[Tuple[Codec, bytes]]:
+#: below this many kept images the candidates are tried one after the other (threads cost more than they save)
+PARALLEL_MIN_KEPT = 50_000
+
+
+def _run_candidates(jobs: List[Tuple[Codec, Any, StreamContext]], threads: int) -> List[Optional[bytes]]:
+    """Encode every (codec, values, ctx) job; with ``threads > 1`` the jobs run in a thread pool (the
+    kernels release the GIL), which is how ``codec="auto"`` tries all candidates in about the time of the
+    slowest one on a multi-core machine.  Results keep the jobs' order, so the choice is deterministic."""
+    if threads <= 1 or len(jobs) <= 1:
+        return [c.encode(v, ctx) for c, v, ctx in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(threads, len(jobs))) as ex:
+        futures = [ex.submit(c.encode, v, ctx) for c, v, ctx in jobs]
+        return [f.result() for f in futures]
+
+
+def _pick(cands: List[Codec], results: List[Optional[bytes]], forced: bool) -> Optional[Tuple[Codec, bytes]]:
     best = None
-    for c in cands:
-        data = c.encode(values, ctx)
+    for c, data in zip(cands, results):
         if data is None:
             if forced:
                 raise EncodeError(f"codec {c.name!r} cannot represent this input")
@@ -175,21 +191,23 @@ def _smallest(cands: List[Codec], values, ctx: StreamContext, forced: bool) -> O
 
 def _bytes_section(stype: SectionType, raw: bytes) -> wire.SectionSpec:
     ctx = StreamContext(pool_size=1, num_classes=1, count=0, raw_length=len(raw))
-    best = _smallest(list_codecs(SectionType.BYTES), raw, ctx, forced=False)
+    cands = list_codecs(SectionType.BYTES)
+    best = _pick(cands, _run_candidates([(c, raw, ctx) for c in cands], 1), forced=False)
     assert best is not None
     return wire.SectionSpec(stype, best[0].codec_id, len(raw), best[1])
 
 
 def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Optional[Sequence[str]] = None,
            pool=None, meta: Optional[Mapping[str, Any]] = None, codec: Union[str, Mapping[str, str]] = "auto",
-           limits: Optional[Limits] = None, verify: bool = True) -> bytes:
+           limits: Optional[Limits] = None, verify: bool = True, threads: Optional[int] = None) -> bytes:
     """Encode kept pool ``indices`` and their ``labels`` into a .pld payload.
 
     Unsorted indices are sorted together with their labels.  ``pool`` (a Pool or PoolIdentity) records the
     pool identity; a Pool with folder information also enables the side-information codecs.  ``codec`` is
     "auto" (smallest candidate per section), a preset ("packed", "static"), a joint codec name, or a
     mapping ``{"indices": name, "labels": name}`` (missing keys: auto).  With ``verify`` (default) the
-    payload is decoded again with the decoder's checks and compared before it is returned.
+    payload is decoded again with the decoder's checks and compared before it is returned.  ``threads``:
+    how many candidates to encode at once (default: all cores for payloads of >= 50,000 images).
 
     >>> import numpy as np, plada_codec
     >>> blob = plada_codec.encode([5, 1], [1, 0], pool_size=8, num_classes=2)
@@ -213,15 +231,21 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
     base = StreamContext(pool_size=pool_size, num_classes=num_classes, count=k, groups=groups)
 
     sections: List[wire.SectionSpec] = []
-    best_idx = _smallest(_candidates(SectionType.INDICES, plan["indices"], groups), idx, base,
-                         forced=plan["indices"] is not None)
-    best_lab = None
-    if best_idx is not None:
-        lctx = StreamContext(pool_size, num_classes, k, indices=idx, groups=groups)
-        best_lab = _smallest(_candidates(SectionType.LABELS, plan["labels"], groups), lab, lctx,
-                             forced=plan["labels"] is not None)
-    best_joint = _smallest(_candidates(SectionType.JOINT, plan["joint"], groups), (idx, lab), base,
-                           forced=bool(plan["joint"]))
+    lctx = StreamContext(pool_size, num_classes, k, indices=idx, groups=groups)
+    groups_of_jobs = [
+        (_candidates(SectionType.INDICES, plan["indices"], groups), idx, base, plan["indices"] is not None),
+        (_candidates(SectionType.LABELS, plan["labels"], groups), lab, lctx, plan["labels"] is not None),
+        (_candidates(SectionType.JOINT, plan["joint"], groups), (idx, lab), base, bool(plan["joint"])),
+    ]
+    jobs = [(c, values, ctx) for cands, values, ctx, _ in groups_of_jobs for c in cands]
+    if threads is None:
+        threads = (os.cpu_count() or 1) if k >= PARALLEL_MIN_KEPT else 1
+    results = _run_candidates(jobs, threads)
+    picked = []
+    for cands, _, _, forced in groups_of_jobs:
+        picked.append(_pick(cands, results[:len(cands)], forced))
+        results = results[len(cands):]
+    best_idx, best_lab, best_joint = picked
     separate = None
     if best_idx is not None and best_lab is not None:
         separate = len(best_idx[1]) + len(best_lab[1]) + wire.TABLE_ENTRY_SIZE
