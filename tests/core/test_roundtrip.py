@@ -177,7 +177,8 @@ def test_roundtrip_every_codec(case):
     for codec, needs_groups in CODECS:
         if not representable(codec, n, len(idx)):
             with pytest.raises(EncodeError, match="cannot represent"):
-                plada_codec.encode(idx, lab, pool_size=n, num_classes=c, codec=codec)
+                plada_codec.encode(idx, lab, pool_size=n, num_classes=c, codec=codec,
+                                   pool=pool if needs_groups else None)
             continue
         try:
             blob, p = check_roundtrip(n, c, idx, lab, codec, pool=pool if needs_groups else None)
