@@ -42,7 +42,10 @@ BUILTIN: Dict[str, Dict[str, str]] = {
         "resnet18": "plada_codec.models:resnet18",
         "efficientnet-lite0-frozen": "plada_codec.models:efficientnet_lite0_frozen",
     },
-    "plada_codec.trainers": {},
+    "plada_codec.trainers": {
+        "torch": "plada_codec.client.trainers:TorchTrainer",
+        "nearest-centroid": "plada_codec.client.trainers:NearestCentroidTrainer",
+    },
 }
 
 #: plugins registered at run time (tests, notebooks): group -> {name: object}

@@ -127,23 +127,17 @@ class NearestCentroidTrainer:
         return _CentroidPredictor(c)
 
 
-BUILTIN: Dict[str, Any] = {"torch": TorchTrainer, "nearest-centroid": NearestCentroidTrainer}
-
-
 def list_trainers() -> List[str]:
     from .. import plugins
 
-    return list(BUILTIN) + [n for n in plugins.names(GROUP) if n not in BUILTIN]
+    return plugins.names(GROUP)
 
 
 def get_trainer(name: str):
     """An instance of the trainer registered as ``name`` (built in, entry point or run-time plugin)."""
-    if name in BUILTIN:
-        obj = BUILTIN[name]
-    else:
-        from .. import plugins
+    from .. import plugins
 
-        obj = plugins.load(GROUP, name)
+    obj = plugins.load(GROUP, name)
     if isinstance(obj, type):
         obj = obj()
     if not callable(getattr(obj, "fit", None)):
@@ -151,4 +145,4 @@ def get_trainer(name: str):
     return obj
 
 
-__all__ = ["TorchTrainer", "NearestCentroidTrainer", "get_trainer", "list_trainers", "BUILTIN", "GROUP"]
+__all__ = ["TorchTrainer", "NearestCentroidTrainer", "get_trainer", "list_trainers", "GROUP"]
