@@ -66,7 +66,7 @@ def _bitlen(x):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _table(n):
     return np.full(n, P_INIT, np.int32)
 
@@ -219,7 +219,7 @@ def _mean_q(avg):
     return a if a < 15 else 15
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gaps_run(mode, idx, pool_size, buf):
     k = idx.shape[0]
     TB = _table(256 * BUCKETS)
@@ -253,13 +253,13 @@ def _gaps_run(mode, idx, pool_size, buf):
     return _finish(mode, x1, pos, buf)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gaps_encode(idx, pool_size, out):
     """Code sorted unique ``idx`` (int64, in [0, pool_size)) into ``out``; returns the byte count."""
     return _gaps_run(0, idx, pool_size, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gaps_decode(data, pool_size, out):
     """Decode ``out.shape[0]`` indices from ``data`` into ``out``; returns 0 or a status."""
     return _gaps_run(1, out, pool_size, data.copy())  # copy: the shared routine types buf writable
@@ -286,7 +286,7 @@ def _count_ctx(n_prev, g_prev, g):
     return ce * 8 + cp, ce
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grouped_run(mode, idx, gstart, buf):
     k = idx.shape[0]
     G = gstart.shape[0] - 1
@@ -350,13 +350,13 @@ def _grouped_run(mode, idx, gstart, buf):
     return _finish(mode, x1, pos, buf)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def grouped_encode(idx, gstart, out):
     """Code sorted ``idx`` given the folder starts ``gstart`` (int64, G + 1 entries, 0 .. N)."""
     return _grouped_run(0, idx, gstart, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def grouped_decode(data, gstart, out):
     return _grouped_run(1, out, gstart, data.copy())
 
@@ -370,7 +370,7 @@ LIM_STATIONARY = 255
 RESET_MARGIN = 80  # labels without folders: empty the list after a gap 5 buckets above the slow mean
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _density_run(mode, idx, pool_size, buf):
     k = idx.shape[0]
     QB = _table(33 * BUCKETS)
@@ -407,12 +407,12 @@ def _density_run(mode, idx, pool_size, buf):
     return _finish(mode, x1, pos, buf)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def density_encode(idx, pool_size, out):
     return _density_run(0, idx, pool_size, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def density_decode(data, pool_size, out):
     return _density_run(1, out, pool_size, data.copy())
 
@@ -422,7 +422,7 @@ def density_decode(data, pool_size, out):
 # first, each with the fixed probability (classes with that bit set) / (classes left) of the node, so a
 # label costs log2 C bits (to 16-bit precision) and no model is learnt or shipped.
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _uniform_run(mode, labels, num_classes, buf):
     k = labels.shape[0]
     L = _bitlen(num_classes - 1)
@@ -455,12 +455,12 @@ def _uniform_run(mode, labels, num_classes, buf):
     return _finish(mode, x1, pos, buf)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def uniform_labels_encode(labels, num_classes, out):
     return _uniform_run(0, labels, num_classes, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def uniform_labels_decode(data, num_classes, out):
     return _uniform_run(1, out, num_classes, data.copy())
 
@@ -474,7 +474,7 @@ def uniform_labels_decode(data, num_classes, out):
 # r0 says whether the previous label had rank 0.  0x41 empties the list at each new folder; 0x40 halves
 # all counts when the coded label's count reaches AGE_LIMIT, dropping those that reach 0.
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     k = idx.shape[0]
     L = _bitlen(num_classes - 1)
@@ -583,12 +583,12 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     return _finish(mode, x1, pos, buf)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def labels_encode(idx, labels, num_classes, gstart, grouped, out):
     """Code ``labels`` (int64, < num_classes) given ``idx``; ``gstart`` is used when ``grouped``."""
     return _labels_run(0, idx, labels, num_classes, gstart, grouped, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def labels_decode(data, idx, num_classes, gstart, grouped, out):
     return _labels_run(1, idx, out, num_classes, gstart, grouped, data.copy())
