@@ -11,6 +11,8 @@ import importlib
 import sys
 from typing import List, Optional
 
+from .errors import DecodeError, EncodeError, PladaError, PoolError, PoolMismatch
+
 EXIT_OK = 0
 EXIT_FAILURE = 1     # a command ran and reports failure (e.g. a check that did not pass)
 EXIT_USAGE = 2       # bad command line (argparse uses 2 as well)
@@ -56,9 +58,19 @@ def build_parser(modules: Optional[List[str]] = None) -> argparse.ArgumentParser
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    from .errors import DecodeError, EncodeError, PladaError, PoolError, PoolMismatch
+#: how an error ends the program, first match wins: (class, message prefix, exit code); a prefix of None
+#: names the error class (TruncatedPayload, CorruptPayload, ...)
+_ERROR_EXITS = [
+    (PoolMismatch, "pool mismatch: ", EXIT_POOL),
+    (PoolError, "pool: ", EXIT_POOL),
+    (DecodeError, None, EXIT_FORMAT),
+    (EncodeError, "cannot encode: ", EXIT_INPUT),
+    (PladaError, "", EXIT_FAILURE),
+    (OSError, "", EXIT_INPUT),
+]
 
+
+def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     core_only = bool(argv) and argv[0] in CORE_COMMANDS
     parser = build_parser(COMMAND_MODULES[:1] if core_only else None)
@@ -71,24 +83,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
-    except PoolMismatch as exc:
-        print(f"error: pool mismatch: {exc}", file=sys.stderr)
-        return EXIT_POOL
-    except PoolError as exc:
-        print(f"error: pool: {exc}", file=sys.stderr)
-        return EXIT_POOL
-    except DecodeError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_FORMAT
-    except EncodeError as exc:
-        print(f"error: cannot encode: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except PladaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    except (PladaError, OSError) as exc:
+        for cls, prefix, code in _ERROR_EXITS:
+            if isinstance(exc, cls):
+                print(f"error: {f'{type(exc).__name__}: ' if prefix is None else prefix}{exc}", file=sys.stderr)
+                return code
+        raise  # pragma: no cover - _ERROR_EXITS ends with the base classes
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

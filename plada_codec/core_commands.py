@@ -25,9 +25,7 @@ def register(sub) -> None:
     p.add_argument("payload", help="path of a .pld file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--no-decode", action="store_true", help="do not decode the streams (no bound)")
-    p.add_argument("--pool", metavar="DIR_OR_MANIFEST",
-                   help="the pool, needed to decode payloads whose codecs use the pool's folders")
-    p.add_argument("--pool-root", metavar="DIR", help="image root for --pool MANIFEST (default: its folder)")
+    _add_pool_arguments(p, "the pool, needed to decode payloads whose codecs use the pool's folders")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser(
@@ -35,9 +33,7 @@ def register(sub) -> None:
         description="Decode the payload completely with every check, and when --pool is given, check that it "
                     "was built for that pool (a folder, or a manifest file). Exit 0 when valid.")
     p.add_argument("payload")
-    p.add_argument("--pool", metavar="DIR_OR_MANIFEST",
-                   help="pool folder (ImageFolder tree) or its manifest file (.txt, one path per line)")
-    p.add_argument("--pool-root", metavar="DIR", help="image root for --pool MANIFEST (default: its folder)")
+    _add_pool_arguments(p, "pool folder (ImageFolder tree) or its manifest file (.txt, one path per line)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
@@ -54,17 +50,20 @@ def register(sub) -> None:
     p.add_argument("--codec", default="auto",
                    help="auto (default: smallest per section), packed, static, a joint codec name, or "
                         "INDEX_CODEC,LABEL_CODEC")
-    p.add_argument("--pool", metavar="DIR_OR_MANIFEST", help="record this pool's identity in the payload")
-    p.add_argument("--pool-root", metavar="DIR")
+    _add_pool_arguments(p, "record this pool's identity in the payload (and use its folders)")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode a payload to .npz or CSV",
                        description="Decode a payload (all checks) and write indices and labels.")
     p.add_argument("payload")
     p.add_argument("-o", "--output", required=True, help="output path ending in .npz or .csv")
-    p.add_argument("--pool", metavar="DIR_OR_MANIFEST", help="check (and provide) the pool")
-    p.add_argument("--pool-root", metavar="DIR")
+    _add_pool_arguments(p, "check (and provide) the pool")
     p.set_defaults(func=cmd_decode)
+
+
+def _add_pool_arguments(p, help_text: str) -> None:
+    p.add_argument("--pool", metavar="DIR_OR_MANIFEST", help=help_text)
+    p.add_argument("--pool-root", metavar="DIR", help="image root for --pool MANIFEST (default: its folder)")
 
 
 def _read_payload(path: str) -> bytes:
