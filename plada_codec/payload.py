@@ -221,7 +221,10 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
                                     ("num_classes", num_classes, "max_classes")):
         if value > getattr(limits, limit_name):
             raise EncodeError(f"{what} {value} is above the limit {limit_name}={getattr(limits, limit_name)}")
-    ident = as_identity(pool)
+    try:
+        ident = as_identity(pool)
+    except TypeError as exc:
+        raise EncodeError(str(exc)) from None
     if ident is not None and ident.size != pool_size:
         raise EncodeError(f"pool {ident.describe()} has {ident.size} images, pool_size is {pool_size}")
     groups = group_sizes_of(pool)
@@ -334,15 +337,19 @@ def decode(blob, pool=None, limits: Optional[Limits] = None) -> Payload:
     LimitExceeded, PoolMismatch (payload built for another pool), PoolError.
     """
     limits = limits or DEFAULT_LIMITS
+    if not isinstance(limits, Limits):
+        raise DecodeError(f"limits must be a plada_codec.Limits, got {type(limits).__name__}")
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"decode expects bytes, got {type(blob).__name__}")
+    try:
+        as_identity(pool)
+    except TypeError as exc:
+        raise PoolError(str(exc)) from None
     try:
         return _decode(blob, pool, limits)
     except PladaError:
         raise
-    except (TypeError, AttributeError) as exc:
-        if not isinstance(blob, (bytes, bytearray, memoryview)):
-            raise DecodeError(f"decode expects bytes, got {type(blob).__name__}") from None
-        raise CorruptPayload(f"{type(exc).__name__}: {exc}") from exc
-    except (ValueError, OverflowError, IndexError, KeyError, UnicodeError) as exc:
+    except (TypeError, AttributeError, ValueError, OverflowError, IndexError, KeyError, UnicodeError) as exc:
         raise CorruptPayload(f"{type(exc).__name__}: {exc}") from exc
 
 
