@@ -195,14 +195,18 @@ def _load_input(path: str):
     rows = []
     with open(path, newline="", encoding="utf-8") as f:
         for lineno, row in enumerate(csv.reader(f), 1):
-            if not row or (lineno == 1 and not row[0].strip().lstrip("-").isdigit()):
+            if not row:
                 continue
+            if lineno == 1 and len(row) >= 2 and not row[0].strip().lstrip("-").isdigit():
+                continue  # a header line such as "index,label"
             if len(row) < 2:
                 raise EncodeError(f"{path}:{lineno}: expected index,label")
             try:
                 rows.append((int(row[0]), int(row[1])))
             except ValueError:
                 raise EncodeError(f"{path}:{lineno}: not integers: {row[:2]}") from None
+    if not rows:
+        print(f"warning: {path} holds no index,label rows: the payload keeps no image", file=sys.stderr)
     arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return arr[:, 0], arr[:, 1], extras
 

@@ -260,3 +260,23 @@ def test_cli_on_golden_vectors(capsys):
             assert run(["inspect", pld], capsys)[0] == EXIT_FORMAT
     code, out, _ = run(["inspect", VECTORS / "unknown_optional_section.pld"], capsys)
     assert code == EXIT_OK and "skipped sections" in out and "200" in out
+
+
+def test_encode_refuses_a_csv_that_is_not_index_label(tmp_path, capsys):
+    from plada_codec.cli import EXIT_INPUT, main
+
+    src = tmp_path / "notes.csv"
+    src.write_text("hello\n")
+    rc = main(["encode", str(src), "-o", str(tmp_path / "x.pld"), "--pool-size", "10", "--num-classes", "2"])
+    assert rc == EXIT_INPUT
+    assert "expected index,label" in capsys.readouterr().err
+    assert not (tmp_path / "x.pld").exists()
+
+
+def test_encode_warns_on_a_csv_without_rows(tmp_path, capsys):
+    from plada_codec.cli import main
+
+    src = tmp_path / "empty.csv"
+    src.write_text("index,label\n")
+    assert main(["encode", str(src), "-o", str(tmp_path / "x.pld"), "--pool-size", "10", "--num-classes", "2"]) == 0
+    assert "no index,label rows" in capsys.readouterr().err
