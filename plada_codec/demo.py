@@ -56,7 +56,7 @@ class DemoConfig:
     teacher_background: int = 6000
     student: str = "small-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
-    student_samples: int = 4000
+    student_samples: int = 16000
     student_max_epochs: int = 40
     proxy_epochs: int = 1
     proxy_max_images: int = 500
