@@ -24,7 +24,7 @@ TRUNCATED = status.TRUNCATED
 OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
-OVERFLOW = -7  # encoder: ``out`` too small (the codec wrapper then grows it or skips the codec)
+OVERFLOW = status.OVERFLOW
 
 __all__ = [
     "gaps_encode",

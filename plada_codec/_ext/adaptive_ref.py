@@ -13,7 +13,7 @@ TRUNCATED = status.TRUNCATED
 OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
-OVERFLOW = -7
+OVERFLOW = status.OVERFLOW
 
 __all__ = [
     "gaps_encode",

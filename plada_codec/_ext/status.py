@@ -9,6 +9,7 @@ OUT_OF_RANGE = -3    # a decoded index >= N or a label >= C
 NONZERO_PADDING = -4  # padding bits that the format requires to be zero are not
 TRAILING = -5        # bytes left over after the last value
 COUNT = -6           # the number of decoded values differs from the declared count
+OVERFLOW = -7        # encoder: the ``out`` buffer is too small (the codec wrapper grows it or skips the codec)
 
 _MESSAGES = {
     TRUNCATED: "stream ends before all declared values were read",
@@ -17,6 +18,7 @@ _MESSAGES = {
     NONZERO_PADDING: "padding bits are not zero",
     TRAILING: "bytes left over after the last value",
     COUNT: "decoded count differs from the declared count",
+    OVERFLOW: "output buffer too small",
 }
 
 

@@ -17,12 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._ext import kernel
-from .._ext.status import raise_for
+from .._ext.status import OVERFLOW, raise_for
 from ..errors import CorruptPayload
 from ..registry import Codec, SectionType, StreamContext, register
 from ._common import as_u8
-
-OVERFLOW = -7
 
 
 def folder_starts(groups, pool_size: int) -> np.ndarray:
