@@ -8,8 +8,11 @@ active backend; tests enumerate :func:`topics` to check the two agree.
 Kernels are written as loops that fill ``out`` arrays and return counts/status codes (numbagg style);
 they never raise, the Python wrappers in ``plada_codec.codecs`` turn status codes into errors.
 
-Backend: ``numba`` (default) or ``reference``; set ``PLADA_CODEC_BACKEND=reference`` to force the
-reference (slow, but needs no compiler).  ``NUMBA_DISABLE_JIT=1`` runs the Numba modules as Python.
+Backends (``PLADA_CODEC_BACKEND``): ``aot`` (default) is ``numba`` except that the decode kernels come
+from the ahead-of-time compiled module when it is built and current (:mod:`.aot`: a cold process then
+decodes without importing Numba); ``numba`` is the JIT kernels only; ``reference`` forces the reference
+(slow, but needs no compiler).  ``NUMBA_DISABLE_JIT=1`` runs the Numba modules as Python (and disables the
+compiled copies, so that the Python code is what runs).
 """
 from __future__ import annotations
 
@@ -19,11 +22,11 @@ import pkgutil
 from functools import lru_cache
 from typing import Callable, List, Optional
 
-BACKENDS = ("numba", "reference")
+BACKENDS = ("aot", "numba", "reference")
 
 
 def active_backend() -> str:
-    backend = os.environ.get("PLADA_CODEC_BACKEND", "numba")
+    backend = os.environ.get("PLADA_CODEC_BACKEND", "aot")
     if backend not in BACKENDS:
         raise ValueError(f"PLADA_CODEC_BACKEND={backend!r}; expected one of {BACKENDS}")
     return backend
@@ -31,14 +34,39 @@ def active_backend() -> str:
 
 @lru_cache(maxsize=None)
 def _module(topic: str, backend: str):
-    suffix = "_nb" if backend == "numba" else "_ref"
+    suffix = "_ref" if backend == "reference" else "_nb"
     return importlib.import_module(f"{__name__}.{topic}{suffix}")
+
+
+@lru_cache(maxsize=None)
+def _compiled(qualified: str) -> Optional[Callable]:
+    """The argument-checked ahead-of-time copy of ``qualified``, or None (not a decode kernel, not built,
+    stale, or NUMBA_DISABLE_JIT set).  The JIT fallback is resolved only if a call needs it, so a cold
+    decode never imports Numba."""
+    from . import aot
+
+    if qualified not in aot.SIGNATURES or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return None
+    mod = aot.load()
+    if mod is None:
+        return None
+    topic, _, name = qualified.partition(".")
+
+    def jit(*args):
+        return getattr(_module(topic, "numba"), name)(*args)
+
+    return aot.checked(qualified, getattr(mod, aot.export_name(qualified)), jit)
 
 
 def kernel(qualified: str, backend: Optional[str] = None) -> Callable:
     """``kernel("bitpack.unpack_bits")`` -> the function for ``backend`` (default: the active one)."""
+    backend = backend or active_backend()
+    if backend == "aot":
+        fn = _compiled(qualified)
+        if fn is not None:
+            return fn
     topic, _, name = qualified.partition(".")
-    return getattr(_module(topic, backend or active_backend()), name)
+    return getattr(_module(topic, backend), name)
 
 
 def topics() -> List[str]:
