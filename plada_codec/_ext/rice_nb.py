@@ -16,64 +16,95 @@ __all__ = ["rice_encode", "rice_decode", "rice_best_parameter"]
 
 
 @njit(cache=True, nogil=True)
-def rice_best_parameter(gaps, start, end):
-    best_r = 0
-    best_cost = np.int64(-1)
-    for r in range(32):
-        cost = np.int64(0)
-        for j in range(start, end):
-            cost += gaps[j] >> r
-        cost += (end - start) * (r + 1)
-        if best_cost < 0 or cost < best_cost:
-            best_r = r
-            best_cost = cost
-    return best_r
+def _rice_cost(gaps, start, end, r):
+    cost = np.int64(0)
+    for j in range(start, end):
+        cost += gaps[j] >> r
+    return cost + (end - start) * (r + 1)
 
 
 @njit(cache=True, nogil=True)
-def _put(out, state, value, nbits):
-    # state = [pos, acc, nbits]; value < 2**nbits, nbits <= 32
-    acc = np.uint64(state[1]) | (np.uint64(value) << np.uint64(state[2]))
-    have = state[2] + nbits
-    pos = state[0]
-    while have >= 8:
-        out[pos] = np.uint8(acc & np.uint64(0xFF))
-        pos += 1
-        acc >>= np.uint64(8)
-        have -= 8
-    state[0] = pos
-    state[1] = np.int64(acc)
-    state[2] = have
+def rice_best_parameter(gaps, start, end):
+    # The smallest r in [0, 31] minimising cost(r) = sum(g >> r) + n (r + 1), as the reference finds by
+    # trying all 32.  cost is convex in r: per gap, (g >> r) - (g >> (r + 1)) = ceil((g >> r) / 2) does
+    # not grow with r, so the decrements cost(r) - cost(r + 1) do not grow either.  Hence: start near
+    # log2 of the mean gap, walk downhill, and on a plateau keep walking left to its smallest r.
+    n = end - start
+    if n <= 0:
+        return 0
+    total = np.int64(0)
+    for j in range(start, end):
+        total += gaps[j]
+    r = 0
+    m = total // n
+    while r < 31 and (m >> (r + 1)) > 0:
+        r += 1
+    c = _rice_cost(gaps, start, end, r)
+    while r < 31:
+        c1 = _rice_cost(gaps, start, end, r + 1)
+        if c1 >= c:
+            break
+        r += 1
+        c = c1
+    while r > 0:
+        c0 = _rice_cost(gaps, start, end, r - 1)
+        if c0 > c:
+            break
+        r -= 1
+        c = c0
+    return r
 
 
 @njit(cache=True, nogil=True)
 def rice_encode(indices, block, out):
+    # bits go LSB-first into a 64-bit accumulator held in locals; whole bytes leave as soon as they exist
     k = indices.shape[0]
     gaps = np.empty(k, dtype=np.int64)
     prev = np.int64(-1)
     for j in range(k):
         gaps[j] = indices[j] - prev - 1
         prev = indices[j]
-    state = np.zeros(3, dtype=np.int64)
+    pos = 0
+    acc = np.uint64(0)
+    have = 0
     s = 0
     while s < k:
         e = min(s + block, k)
         r = rice_best_parameter(gaps, s, e)
-        _put(out, state, r, 5)
+        acc |= np.uint64(r) << np.uint64(have)
+        have += 5
+        mask = (np.int64(1) << r) - 1
         for j in range(s, e):
             g = gaps[j]
             q = g >> r
+            # q ones then a zero, then the r low bits
             while q >= 32:
-                _put(out, state, 0xFFFFFFFF, 32)
+                acc |= np.uint64(0xFFFFFFFF) << np.uint64(have)
+                have += 32
+                while have >= 8:
+                    out[pos] = np.uint8(acc & np.uint64(0xFF))
+                    pos += 1
+                    acc >>= np.uint64(8)
+                    have -= 8
                 q -= 32
-            # q ones then a zero: the value (2**q - 1) in q + 1 bits
-            _put(out, state, (np.int64(1) << q) - 1, q + 1)
+            acc |= np.uint64((np.int64(1) << q) - 1) << np.uint64(have)
+            have += q + 1
+            while have >= 8:
+                out[pos] = np.uint8(acc & np.uint64(0xFF))
+                pos += 1
+                acc >>= np.uint64(8)
+                have -= 8
             if r > 0:
-                _put(out, state, g & ((np.int64(1) << r) - 1), r)
+                acc |= np.uint64(g & mask) << np.uint64(have)
+                have += r
+                while have >= 8:
+                    out[pos] = np.uint8(acc & np.uint64(0xFF))
+                    pos += 1
+                    acc >>= np.uint64(8)
+                    have -= 8
         s = e
-    pos = state[0]
-    if state[2] > 0:
-        out[pos] = np.uint8(state[1] & 0xFF)
+    if have > 0:
+        out[pos] = np.uint8(acc & np.uint64(0xFF))
         pos += 1
     return pos
 

@@ -119,6 +119,13 @@ def gen_rice_best_parameter(rng):
     s = int(rng.integers(0, len(gaps)))
     yield (gaps, s, int(rng.integers(s, len(gaps) + 1)))
     yield (gaps, 0, len(gaps))
+    # the Numba kernel walks downhill from log2(mean) instead of trying all 32: blocks built to mislead it
+    # (ties, constant blocks, a few huge gaps among zeros, uniform over a random bit width)
+    n = int(rng.integers(1, 40))
+    yield (np.full(n, int(rng.integers(0, 6)), np.int64), 0, n)
+    yield (np.where(rng.random(n) < 0.9, 0, rng.integers(0, 2**32 - 1, n)).astype(np.int64), 0, n)
+    yield (rng.integers(0, 2 ** int(rng.integers(1, 33)), n).astype(np.int64), 0, n)
+    yield (np.array([0, 1, 2, 3][: int(rng.integers(1, 5))] * 2, np.int64), 0, 2)
 
 
 def gen_rice_encode(rng):
