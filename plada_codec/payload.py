@@ -172,9 +172,11 @@ def _run_candidates(jobs: List[Tuple[Codec, Any, StreamContext]], threads: int) 
         return [c.encode(v, ctx) for c, v, ctx in jobs]
     from concurrent.futures import ThreadPoolExecutor
 
+    # longest first (by the codecs' encode_cost hints): the threads then finish at about the same time
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].encode_cost)
     with ThreadPoolExecutor(max_workers=min(threads, len(jobs))) as ex:
-        futures = [ex.submit(c.encode, v, ctx) for c, v, ctx in jobs]
-        return [f.result() for f in futures]
+        futures = {i: ex.submit(jobs[i][0].encode, jobs[i][1], jobs[i][2]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def _pick(cands: List[Codec], results: List[Optional[bytes]], forced: bool) -> Optional[Tuple[Codec, bytes]]:

@@ -71,6 +71,9 @@ class Codec:
     needs_groups: bool = False
     #: included when the encoder tries all candidates (codec="auto")
     auto: bool = True
+    #: rough encode time per value, relative to a bit-packing pass (1); the auto encoder starts the
+    #: costliest candidates first so that its threads finish together
+    encode_cost: int = 10
 
     def encode(self, values, ctx: StreamContext):  # pragma: no cover - interface
         raise NotImplementedError

@@ -13,6 +13,7 @@ class Bitmap(Codec):
     codec_id = 0x0011
     name = "bitmap"
     section = SectionType.INDICES
+    encode_cost = 1
 
     def encode(self, indices: np.ndarray, ctx: StreamContext):
         nbytes = (ctx.pool_size + 7) // 8

@@ -20,6 +20,7 @@ class PackedDelta(Codec):
     codec_id = 0x0010
     name = "packed-delta"
     section = SectionType.INDICES
+    encode_cost = 1
 
     def encode(self, indices: np.ndarray, ctx: StreamContext) -> bytes:
         out = np.zeros(max_encoded_size(len(indices)), dtype=np.uint8)

@@ -18,6 +18,7 @@ class PackedLabels(Codec):
     codec_id = 0x0020
     name = "packed-labels"
     section = SectionType.LABELS
+    encode_cost = 1
 
     def encode(self, labels: np.ndarray, ctx: StreamContext) -> bytes:
         w = label_width(ctx.num_classes)

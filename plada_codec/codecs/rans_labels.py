@@ -43,6 +43,7 @@ class RansLabels(Codec):
     codec_id = 0x0021
     name = "rans-labels"
     section = SectionType.LABELS
+    encode_cost = 2
 
     def encode(self, labels: np.ndarray, ctx: StreamContext):
         k = len(labels)

@@ -15,6 +15,7 @@ class RiceGaps(Codec):
     codec_id = 0x0012
     name = "rice-gaps"
     section = SectionType.INDICES
+    encode_cost = 2
 
     def encode(self, indices: np.ndarray, ctx: StreamContext) -> bytes:
         k = len(indices)
