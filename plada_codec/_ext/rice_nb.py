@@ -55,6 +55,17 @@ def rice_best_parameter(gaps, start, end):
     return r
 
 
+@njit(cache=True, inline="always")
+def _flush_bytes(out, pos, acc, have):
+    """Move the whole bytes of the LSB-first accumulator ``acc`` (``have`` bits) to ``out[pos:]``."""
+    while have >= 8:
+        out[pos] = np.uint8(acc & np.uint64(0xFF))
+        pos += 1
+        acc >>= np.uint64(8)
+        have -= 8
+    return pos, acc, have
+
+
 @njit(cache=True, nogil=True)
 def rice_encode(indices, block, out):
     # bits go LSB-first into a 64-bit accumulator held in locals; whole bytes leave as soon as they exist
@@ -81,27 +92,15 @@ def rice_encode(indices, block, out):
             while q >= 32:
                 acc |= np.uint64(0xFFFFFFFF) << np.uint64(have)
                 have += 32
-                while have >= 8:
-                    out[pos] = np.uint8(acc & np.uint64(0xFF))
-                    pos += 1
-                    acc >>= np.uint64(8)
-                    have -= 8
+                pos, acc, have = _flush_bytes(out, pos, acc, have)
                 q -= 32
             acc |= np.uint64((np.int64(1) << q) - 1) << np.uint64(have)
             have += q + 1
-            while have >= 8:
-                out[pos] = np.uint8(acc & np.uint64(0xFF))
-                pos += 1
-                acc >>= np.uint64(8)
-                have -= 8
+            pos, acc, have = _flush_bytes(out, pos, acc, have)
             if r > 0:
                 acc |= np.uint64(g & mask) << np.uint64(have)
                 have += r
-                while have >= 8:
-                    out[pos] = np.uint8(acc & np.uint64(0xFF))
-                    pos += 1
-                    acc >>= np.uint64(8)
-                    have -= 8
+                pos, acc, have = _flush_bytes(out, pos, acc, have)
         s = e
     if have > 0:
         out[pos] = np.uint8(acc & np.uint64(0xFF))
