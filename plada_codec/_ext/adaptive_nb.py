@@ -16,7 +16,8 @@ distance (``DIV`` table), ``n`` saturates at the table's limit.  Integers only.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import config, njit
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from . import status
 
@@ -57,13 +58,24 @@ MAXLIST = 12       # labels: candidate list length
 AGE_LIMIT = 4      # labels without folders: halve all counts when the coded label's count reaches this
 
 
+if config.DISABLE_JIT:  # the module runs as plain Python: no intrinsics
+    def _bitlen(x):
+        return int(x).bit_length() if x > 0 else 0
+else:
+    @njit(cache=True, inline="always")
+    def _bitlen(x):
+        """Bits of ``x`` (0 for x <= 0): one count-leading-zeros instruction, not a loop."""
+        if x <= 0:
+            return 0
+        return 64 - leading_zeros(np.int64(x))
+
+
 @njit(cache=True, inline="always")
-def _bitlen(x):
-    n = 0
-    while x > 0:
-        x >>= 1
-        n += 1
-    return n
+def _gap_bucket(rp, rk):
+    """``bitlen(rp // rk)`` for 0 < rk < rp without the division: with d = bitlen(rp) - bitlen(rk),
+    ``rk << d`` has as many bits as rp, and rp // rk >= 2**d exactly when rp >= rk << d."""
+    d = _bitlen(rp) - _bitlen(rk)
+    return d + 1 if rp >= (rk << d) else d
 
 
 @njit(cache=True, nogil=True)
@@ -72,29 +84,8 @@ def _table(n):
 
 
 @njit(cache=True, inline="always")
-def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
-    """Code one binary decision with context ``T[i]``.  mode 0: encode ``bit`` into ``buf``;
-    mode 1: decode it from ``buf``.  Returns (bit, x1, x2, x, pos)."""
-    s = int(T[i])
-    p = s >> 8
-    n = s & 0xFF
-    r = x2 - x1
-    xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
-    if mode:
-        bit = 1 if x <= xmid else 0
-    if bit:
-        x2 = xmid
-        p += ((65536 - p) * DIV[n]) >> 16
-        if p > PMAX:
-            p = PMAX
-    else:
-        x1 = xmid + 1
-        p -= (p * DIV[n]) >> 16
-        if p < PMIN:
-            p = PMIN
-    if n < lim:
-        n += 1
-    T[i] = (p << 8) | n
+def _renorm(mode, x1, x2, x, pos, buf):
+    """Shift out the top byte while both bounds agree on it (encoder: write it; decoder: read one)."""
     while ((x1 ^ x2) & 0xFF000000) == 0:
         if mode:
             c = 0
@@ -106,6 +97,30 @@ def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
         pos += 1
         x1 = (x1 << 8) & MASK32
         x2 = ((x2 << 8) & MASK32) | 0xFF
+    return x1, x2, x, pos
+
+
+@njit(cache=True, inline="always")
+def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
+    """Code one binary decision with context ``T[i]``.  mode 0: encode ``bit`` into ``buf``;
+    mode 1: decode it from ``buf``.  Returns (bit, x1, x2, x, pos).  Written without branches on the
+    bit (masks and min/max), so a hard-to-predict decision costs no branch misprediction."""
+    s = int(T[i])
+    p = s >> 8
+    n = s & 0xFF
+    r = x2 - x1
+    xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+    if mode:
+        bit = 1 if x <= xmid else 0
+    m = -bit  # all ones when bit == 1
+    x2 = (xmid & m) | (x2 & ~m)
+    x1 = ((xmid + 1) & ~m) | (x1 & m)
+    d = DIV[n]
+    p += ((((65536 - p) * d) >> 16) & m) - (((p * d) >> 16) & ~m)
+    p = min(max(p, PMIN), PMAX)
+    n += 1 if n < lim else 0
+    T[i] = (p << 8) | n
+    x1, x2, x, pos = _renorm(mode, x1, x2, x, pos, buf)
     return bit, x1, x2, x, pos
 
 
@@ -149,21 +164,10 @@ def _code_fixed(mode, x1, x2, x, pos, buf, bit, p):
     xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
     if mode:
         bit = 1 if x <= xmid else 0
-    if bit:
-        x2 = xmid
-    else:
-        x1 = xmid + 1
-    while ((x1 ^ x2) & 0xFF000000) == 0:
-        if mode:
-            c = 0
-            if pos < buf.shape[0]:
-                c = int(buf[pos])  # int(): also right as plain Python (NUMBA_DISABLE_JIT) under NumPy 2 promotion
-            x = ((x << 8) & MASK32) | c
-        elif pos < buf.shape[0]:
-            buf[pos] = x2 >> 24
-        pos += 1
-        x1 = (x1 << 8) & MASK32
-        x2 = ((x2 << 8) & MASK32) | 0xFF
+    m = -bit
+    x2 = (xmid & m) | (x2 & ~m)
+    x1 = ((xmid + 1) & ~m) | (x1 & m)
+    x1, x2, x, pos = _renorm(mode, x1, x2, x, pos, buf)
     return bit, x1, x2, x, pos
 
 
@@ -328,7 +332,7 @@ def _grouped_run(mode, idx, gstart, buf):
                         idx[t + s] = p + 1 + s
                 t += rk
                 break
-            q = _bitlen(rp // rk)
+            q = _gap_bucket(rp, rk)
             u = 0
             if mode == 0:
                 u = idx[t] - p
@@ -388,7 +392,7 @@ def _density_run(mode, idx, pool_size, buf):
                 for s in range(rk):
                     idx[t + s] = p + 1 + s
             break
-        q = _bitlen(rp // rk)
+        q = _gap_bucket(rp, rk)
         u = 0
         if mode == 0:
             u = idx[t] - p
@@ -439,10 +443,9 @@ def _uniform_run(mode, labels, num_classes, buf):
             n_right = num_classes - v - half      # classes in [v + half, v + 2 half) below C
             if n_right <= 0:
                 continue                            # bit is 0, nothing coded
-            if n_right > half:
-                n_right = half
-            n_left = half
-            p = (n_right << 16) // (n_left + n_right)
+            p = 32768                               # both halves full (all but the nodes on C's edge)
+            if n_right < half:
+                p = (n_right << 16) // (half + n_right)
             bit = (lab >> s) & 1
             bit, x1, x2, x, pos = _code_fixed(mode, x1, x2, x, pos, buf, bit, p)
             v += bit << s
