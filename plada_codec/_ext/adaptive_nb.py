@@ -1,4 +1,4 @@
-"""Numba kernels of the context-modelled adaptive coders (codecs 0x30, 0x31, 0x40, 0x41).
+"""Numba kernels of the context-modelled adaptive coders (codecs 0x30, 0x31, 0x32, 0x40, 0x41, 0x42).
 
 Same names, signatures and output bytes as :mod:`plada_codec._ext.adaptive_ref`; the model and the coder
 are specified in docs/codecs/adaptive.md.  Encoders return the byte count written to ``out`` (or
@@ -169,6 +169,34 @@ def _code_fixed(mode, x1, x2, x, pos, buf, bit, p):
     x1 = ((xmid + 1) & ~m) | (x1 & m)
     x1, x2, x, pos = _renorm(mode, x1, x2, x, pos, buf)
     return bit, x1, x2, x, pos
+
+
+@njit(cache=True, inline="always")
+def _code_uniform(mode, x1, x2, x, pos, buf, v, C, R):
+    """One symbol ``v`` of the uniform distribution over [0, C) (2 <= C <= 65535) in a single step:
+    the range is cut into C slices of ``step = ((x2 - x1) * R) >> 32`` values (``R = 2**32 // C``),
+    the last slice taking the remainder.  First, while the range is below 2**16 (the bounds straddle a
+    byte boundary closely) the coder keeps the larger side of that boundary, so that step >= 1.
+    Returns (v, x1, x2, x, pos); the decoder returns v = -1 when ``x`` has left the bounds (corrupt)."""
+    while x2 - x1 < 65536:
+        B = x2 & 0xFF000000                     # x1 < B <= x2
+        if B - x1 > x2 - B:
+            x2 = B - 1
+        else:
+            x1 = B
+        x1, x2, x, pos = _renorm(mode, x1, x2, x, pos, buf)
+    step = ((x2 - x1) * R) >> 32
+    if mode:
+        if x < x1 or x > x2:
+            return -1, x1, x2, x, pos
+        v = (x - x1) // step
+        if v >= C:
+            v = C - 1
+    x1 += v * step
+    if v < C - 1:
+        x2 = x1 + step - 1
+    x1, x2, x, pos = _renorm(mode, x1, x2, x, pos, buf)
+    return v, x1, x2, x, pos
 
 
 @njit(cache=True, inline="always")
@@ -422,14 +450,14 @@ def density_decode(data, pool_size, out):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# codec 0x42: labels with the uniform distribution over [0, C): the class id's bits, most significant
-# first, each with the fixed probability (classes with that bit set) / (classes left) of the node, so a
-# label costs log2 C bits (to 16-bit precision) and no model is learnt or shipped.
+# codec 0x42: labels with the uniform distribution over [0, C): one uniform step per label (log2 C bits
+# to within 2**-16), no model learnt or shipped; nothing is coded when C == 1.
 
 @njit(cache=True, nogil=True)
 def _uniform_run(mode, labels, num_classes, buf):
     k = labels.shape[0]
-    L = _bitlen(num_classes - 1)
+    C = num_classes
+    R = (1 << 32) // C
     x1 = 0
     x2 = MASK32
     x, pos = _start(mode, buf)
@@ -437,22 +465,14 @@ def _uniform_run(mode, labels, num_classes, buf):
         lab = 0
         if mode == 0:
             lab = labels[t]
-        v = 0
-        for s in range(L - 1, -1, -1):
-            half = 1 << s
-            n_right = num_classes - v - half      # classes in [v + half, v + 2 half) below C
-            if n_right <= 0:
-                continue                            # bit is 0, nothing coded
-            p = 32768                               # both halves full (all but the nodes on C's edge)
-            if n_right < half:
-                p = (n_right << 16) // (half + n_right)
-            bit = (lab >> s) & 1
-            bit, x1, x2, x, pos = _code_fixed(mode, x1, x2, x, pos, buf, bit, p)
-            v += bit << s
+            if lab < 0 or lab >= C:
+                return OUT_OF_RANGE
+        if C > 1:
+            lab, x1, x2, x, pos = _code_uniform(mode, x1, x2, x, pos, buf, lab, C, R)
+            if lab < 0:
+                return OUT_OF_RANGE
         if mode:
-            labels[t] = v
-        elif v != lab:
-            return OUT_OF_RANGE
+            labels[t] = lab
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
     return _finish(mode, x1, pos, buf)

@@ -84,15 +84,39 @@ class Encoder:
         else:
             self.x1 = xmid + 1
         ctx.update(i, bit, limit)
+        self._renorm()
+        return bit
+
+    def _renorm(self) -> None:
         while (self.x1 ^ self.x2) & 0xFF000000 == 0:
             self.out.append(self.x2 >> 24)
             self.x1 = (self.x1 << 8) & 0xFFFFFFFF
             self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
-        return bit
 
     def fixed(self, bit: int, p: int) -> int:
         """A decision with fixed probability p of a 1 (no model to adapt)."""
         return self.code(bit, _Fixed(p), 0, 0)
+
+    def uniform(self, v: int, C: int, R: int) -> int:
+        """One uniform symbol v in [0, C) (docs/codecs/adaptive.md, section 2)."""
+        self._widen()
+        step = ((self.x2 - self.x1) * R) >> 32
+        self.x1 += v * step
+        if v < C - 1:
+            self.x2 = self.x1 + step - 1
+        self._renorm()
+        return v
+
+    def _widen(self) -> None:
+        """Before a uniform step: while the range is below 2**16 (bounds straddling a byte boundary
+        closely) keep the larger side of the boundary x2 & 0xFF000000, then renormalise."""
+        while self.x2 - self.x1 < 65536:
+            b = self.x2 & 0xFF000000
+            if b - self.x1 > self.x2 - b:
+                self.x2 = b - 1
+            else:
+                self.x1 = b
+            self._renorm()
 
     def check(self) -> None:
         if len(self.out) > self.capacity:
@@ -123,13 +147,37 @@ class Decoder:
         else:
             self.x1 = xmid + 1
         ctx.update(i, bit, limit)
+        self._renorm()
+        return bit
+
+    def _renorm(self) -> None:
         while (self.x1 ^ self.x2) & 0xFF000000 == 0:
             c = self.data[self.pos] if self.pos < len(self.data) else 0
             self.pos += 1
             self.x = ((self.x << 8) & 0xFFFFFFFF) | c
             self.x1 = (self.x1 << 8) & 0xFFFFFFFF
             self.x2 = ((self.x2 << 8) & 0xFFFFFFFF) | 0xFF
-        return bit
+
+    def uniform(self, _v, C: int, R: int) -> int:
+        self._widen()
+        if not self.x1 <= self.x <= self.x2:
+            raise _Stop(OUT_OF_RANGE)  # only a corrupt stream leaves the bounds
+        step = ((self.x2 - self.x1) * R) >> 32
+        v = min((self.x - self.x1) // step, C - 1)
+        self.x1 += v * step
+        if v < C - 1:
+            self.x2 = self.x1 + step - 1
+        self._renorm()
+        return v
+
+    def _widen(self) -> None:
+        while self.x2 - self.x1 < 65536:
+            b = self.x2 & 0xFF000000
+            if b - self.x1 > self.x2 - b:
+                self.x2 = b - 1
+            else:
+                self.x1 = b
+            self._renorm()
 
     def fixed(self, bit, p: int) -> int:
         return self.code(bit, _Fixed(p), 0, 0)
@@ -330,22 +378,15 @@ def density_decode(data, pool_size, out):
 # ------------------------------------------------------------------------------------------------ 0x42
 
 def _uniform(coder, labels, num_classes: int, decoding: bool) -> None:
-    L = _bitlen(num_classes - 1)
+    R = (1 << 32) // num_classes
     for t in range(len(labels)):
         lab = 0 if decoding else int(labels[t])
-        lo, size = 0, 1 << L          # the classes [lo, min(lo + size, C)) are still possible
-        for s in range(L - 1, -1, -1):
-            half = size >> 1
-            n_right = min(max(num_classes - lo - half, 0), half)
-            bit = 0
-            if n_right > 0:
-                bit = coder.fixed((lab >> s) & 1, (n_right << 16) // (half + n_right))
-            lo += bit * half
-            size = half
-        if decoding:
-            labels[t] = lo
-        elif lo != lab:
+        if not 0 <= lab < num_classes:
             raise _Stop(OUT_OF_RANGE)
+        if num_classes > 1:
+            lab = coder.uniform(lab, num_classes, R)
+        if decoding:
+            labels[t] = lab
         coder.check()
 
 

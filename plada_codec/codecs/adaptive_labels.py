@@ -1,6 +1,6 @@
 """Label codecs 0x0040 "adaptive-labels" and 0x0041 "adaptive-labels-grouped": context-modelled binary
 arithmetic coding of the labels given the already decoded indices, and 0x0042 "uniform-labels", the
-same coder with the fixed uniform distribution (docs/codecs/adaptive.md).
+same coder with the fixed uniform distribution, one step per label (docs/codecs/adaptive.md).
 
 Labels follow the pool's folders (a folder's images mostly get its dominant class, plus a skewed tail).
 Both codecs keep a short list of candidate classes ordered by count and code each label as "in the
@@ -70,8 +70,9 @@ class AdaptiveLabelsGrouped(_AdaptiveLabelsBase):
 
 
 class UniformLabels(Codec):
-    """log2 C bits per label (to 16-bit precision), nothing learnt or shipped: the code for labels with
-    no usable structure (uniform-random controls, where a frequency table or a learnt model costs more)."""
+    """log2 C bits per label in one coder step, nothing learnt or shipped: the
+    code for labels with no usable structure (uniform-random controls, where a frequency table or a learnt
+    model costs more)."""
 
     codec_id = 0x0042
     name = "uniform-labels"

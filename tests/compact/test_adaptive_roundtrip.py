@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import plada_codec
+from plada_codec._ext import kernel
 from plada_codec.registry import SectionType, StreamContext, get_by_name
 
 from .helpers import GroupedPool, folder_payload
@@ -168,3 +169,47 @@ def test_structureless_coders_reach_the_order0_bound():
     bound = (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / log(2) / 8 + k * log2(c) / 8
     assert len(gaps) + len(labels) <= 1.01 * bound
     assert len(labels) <= k * log2(c) / 8 + 8  # 16-bit probabilities lose almost nothing
+
+
+@pytest.mark.parametrize("c", [2, 3, 100, 1000, 65535])
+def test_uniform_labels_cost_log2_c_per_label(c):
+    """0x42 codes each label in one uniform step: k log2 C bits plus the 4-byte flush, to within 0.1 %."""
+    from math import log2
+
+    rng = np.random.default_rng(c)
+    k = 20_000
+    lab = rng.integers(0, c, size=k).astype(np.int64)
+    codec = get_by_name("uniform-labels")
+    ctx = StreamContext(k, c, k)
+    data = codec.encode(lab, ctx)
+    ideal = k * log2(c) / 8
+    assert ideal + 4 - 1 <= len(data) <= ideal * 1.001 + 5
+    np.testing.assert_array_equal(codec.decode(data, ctx), lab)
+
+
+def test_uniform_step_widens_a_narrow_straddling_range():
+    """Bounds that straddle a byte boundary with fewer than 2**16 values between them: the uniform step
+    first keeps the larger side (docs/codecs/adaptive.md section 2); the stream still decodes."""
+    from plada_codec._ext import adaptive_ref as ref
+
+    widened = []
+
+    class Counting(ref.Encoder):
+        def _widen(self):
+            if self.x2 - self.x1 < 65536:
+                widened.append((self.x1, self.x2))
+            super()._widen()
+
+    rng = np.random.default_rng(1)
+    lab = rng.integers(0, 3, size=3000)
+    enc = Counting(1 << 20)
+    ref._uniform(enc, lab, 3, False)
+    out = np.zeros(1 << 16, np.uint8)
+    n = enc.finish(out)
+    assert widened, "this input is expected to reach the widening path"
+    for x1, x2 in widened:
+        assert (x1 ^ x2) & 0xFF000000 and x2 - x1 < 65536
+    for backend in ("numba", "reference"):
+        dec = np.empty(lab.size, np.int64)
+        assert kernel("adaptive.uniform_labels_decode", backend)(out[:n].copy(), 3, dec) == 0
+        np.testing.assert_array_equal(dec, lab)

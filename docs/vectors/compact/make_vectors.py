@@ -101,6 +101,15 @@ class TracingEncoder(ref.Encoder):
         return bit
 
 
+    def uniform(self, v, C, R):
+        x1, x2, before = self.x1, self.x2, len(self.out)
+        super().uniform(v, C, R)
+        emitted = self.out[before:].hex()
+        self.log.append(f"uniform   C {C:5d}  R {R:10d}  v {v:5d}  bounds {x1:08x}..{x2:08x}"
+                        f"  -> x1 {self.x1:08x} x2 {self.x2:08x}  out {emitted or '-'}")
+        return v
+
+
 def trace() -> str:
     inp = tiny()
     lines = []
