@@ -143,6 +143,13 @@ def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm, lb=LIM_BUCKET
             break
         j += 1
     b = j
+    return _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm)
+
+
+@njit(cache=True, inline="always")
+def _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm):
+    """The b bits of ``u`` below its leading one (bucket b): the top two through a 3-node tree with
+    context (cm, b), the rest with context (cm, b, bit position).  Returns (u, x1, x2, x, pos)."""
     v = 1
     node = 1
     base = (cm * BUCKETS + b) * MANT_SLOTS
@@ -155,6 +162,41 @@ def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm, lb=LIM_BUCKET
             bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + 4 + s, lm)
         v = (v << 1) | bit
     return v, x1, x2, x, pos
+
+
+@njit(cache=True, inline="always")
+def _code_uint_centred(mode, x1, x2, x, pos, buf, u, umax, j0, TB, cb, TM, cm, lb, lm):
+    """Code ``u`` in [1, umax] like :func:`_code_uint`, but the bucket b is searched from the expected
+    bucket ``j0`` outwards: "b >= j0?" (context cb * 64 + 63, not coded when j0 == 0), then "b == j?"
+    for j = j0, j0 + 1, ... below bmax (context cb * 64 + j), or for j = j0 - 1, j0 - 2, ... above 0
+    (context cb * 64 + 32 + j).  About 2.5 decisions per bucket instead of b + 1."""
+    bmax = _bitlen(umax) - 1
+    if j0 > bmax:
+        j0 = bmax
+    b = 0
+    if mode == 0:
+        b = _bitlen(u) - 1
+    up = 1
+    if j0 > 0:
+        up = 1 if b >= j0 else 0
+        up, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, up, TB, cb * 64 + 63, lb)
+    if up:
+        j = j0
+        while j < bmax:
+            hit = 1 if j == b else 0
+            hit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, hit, TB, cb * 64 + j, lb)
+            if hit:
+                break
+            j += 1
+    else:
+        j = j0 - 1
+        while j > 0:
+            hit = 1 if j == b else 0
+            hit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, hit, TB, cb * 64 + 32 + j, lb)
+            if hit:
+                break
+            j -= 1
+    return _code_mantissa(mode, x1, x2, x, pos, buf, u, j, TM, cm, lm)
 
 
 @njit(cache=True, inline="always")
@@ -405,7 +447,7 @@ RESET_MARGIN = 80  # labels without folders: empty the list after a gap 5 bucket
 @njit(cache=True, nogil=True)
 def _density_run(mode, idx, pool_size, buf):
     k = idx.shape[0]
-    QB = _table(33 * BUCKETS)
+    QB = _table(33 * 64)
     QM = _table(33 * BUCKETS * MANT_SLOTS)
     x1 = 0
     x2 = MASK32
@@ -424,8 +466,8 @@ def _density_run(mode, idx, pool_size, buf):
         u = 0
         if mode == 0:
             u = idx[t] - p
-        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, rp - rk + 1, QB, q, QM, q,
-                                       LIM_STATIONARY, LIM_STATIONARY)
+        u, x1, x2, x, pos = _code_uint_centred(mode, x1, x2, x, pos, buf, u, rp - rk + 1, q - 1, QB, q, QM, q,
+                                               LIM_STATIONARY, LIM_STATIONARY)
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
         if u > rp - rk + 1:

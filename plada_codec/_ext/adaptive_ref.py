@@ -214,7 +214,9 @@ class UIntModel:
             if coder.code(1 if j == b else 0, self.buckets, cb * BUCKETS + j, self.lim_bucket):
                 break
             j += 1
-        b = j
+        return self.mantissa_code(coder, u, j, cm)
+
+    def mantissa_code(self, coder, u: int, b: int, cm: int) -> int:
         v, node = 1, 1
         base = (cm * BUCKETS + b) * MANT_SLOTS
         for s in range(b - 1, -1, -1):
@@ -338,8 +340,34 @@ def grouped_decode(data, gstart, out):
 
 # ------------------------------------------------------------------------------------------------ 0x32
 
+class CentredUIntModel(UIntModel):
+    """The same binarisation, the bucket searched outwards from an expected bucket j0 (64 bucket
+    contexts per cb: 0..31 upwards, 32 + j downwards, 63 the "b >= j0" split)."""
+
+    def __init__(self, contexts: int, limits):
+        super().__init__(contexts, contexts, limits)
+        self.buckets = Contexts(contexts * 64)
+
+    def code(self, coder, u: int, umax: int, cb: int, cm: int, j0: int = 0) -> int:
+        bmax = _bitlen(umax) - 1
+        j0 = min(j0, bmax)
+        b = _bitlen(u) - 1 if u else 0
+        up = 1
+        if j0 > 0:
+            up = coder.code(1 if b >= j0 else 0, self.buckets, cb * 64 + 63, self.lim_bucket)
+        if up:
+            j = j0
+            while j < bmax and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + j, self.lim_bucket):
+                j += 1
+        else:
+            j = j0 - 1
+            while j > 0 and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + 32 + j, self.lim_bucket):
+                j -= 1
+        return self.mantissa_code(coder, u, j, cm)
+
+
 def _density(coder, idx, pool_size: int, decoding: bool) -> None:
-    model = UIntModel(33, 33, (LIM_STATIONARY, LIM_STATIONARY))
+    model = CentredUIntModel(33, (LIM_STATIONARY, LIM_STATIONARY))
     rk, rp, p = len(idx), pool_size, -1
     for t in range(len(idx)):
         if rk == rp:  # all remaining positions are kept
@@ -348,7 +376,7 @@ def _density(coder, idx, pool_size: int, decoding: bool) -> None:
                     idx[t + s] = p + 1 + s
             return
         q = _bitlen(rp // rk)
-        u = model.code(coder, 0 if decoding else int(idx[t]) - p, rp - rk + 1, q, q)
+        u = model.code(coder, 0 if decoding else int(idx[t]) - p, rp - rk + 1, q, q, q - 1)
         coder.check()
         if u > rp - rk + 1:
             raise _Stop(OUT_OF_RANGE)

@@ -18,7 +18,7 @@ NAMES = [f"{i}_{c}" for i in ("tiny", "folders", "uniform")
                    "adaptive_labels_grouped", "uniform_labels")]
 TINY_HEX = {"tiny_adaptive_gaps": "828c301880", "tiny_adaptive_gaps_grouped": "f826aaf800",
             "tiny_adaptive_labels": "b6000000", "tiny_adaptive_labels_grouped": "bdc718e3",
-            "tiny_adaptive_gaps_density": "822aaaab80", "tiny_uniform_labels": "7b425ecc"}
+            "tiny_adaptive_gaps_density": "9f4000a2c0", "tiny_uniform_labels": "7b425ecc"}
 
 
 def load(name):
