@@ -109,7 +109,7 @@ def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
     p = s >> 8
     n = s & 0xFF
     r = x2 - x1
-    xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+    xmid = x1 + ((r * p) >> 16)  # = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16): r * p < 2**48
     if mode:
         bit = 1 if x <= xmid else 0
     m = -bit  # all ones when bit == 1
@@ -203,7 +203,7 @@ def _code_uint_centred(mode, x1, x2, x, pos, buf, u, umax, j0, TB, cb, TM, cm, l
 def _code_fixed(mode, x1, x2, x, pos, buf, bit, p):
     """A decision with a fixed probability ``p`` of a 1 (1 <= p <= 65535), no adaptation."""
     r = x2 - x1
-    xmid = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16)
+    xmid = x1 + ((r * p) >> 16)  # = x1 + (r >> 16) * p + (((r & 0xFFFF) * p) >> 16): r * p < 2**48
     if mode:
         bit = 1 if x <= xmid else 0
     m = -bit
