@@ -130,7 +130,7 @@ SPEED_PLANS = [("auto", "auto", False),
                ("density + uniform", {"indices": "adaptive-gaps-density", "labels": "uniform-labels"}, False)]
 
 
-def _best(fn, rounds=3):
+def _best(fn, rounds=5):
     best = float("inf")
     for _ in range(rounds):
         t = time.perf_counter()
@@ -142,10 +142,12 @@ def _best(fn, rounds=3):
 def throughput(corpus: Path) -> str:
     """Whole-payload decode (indices with labels, digest and checks included) and encode, one thread,
     kernels warm, best of 3, in million kept indices per second."""
-    L = ["\n## Throughput (one core, kernels warm, best of 3; M kept indices / s)\n",
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    L = ["\n## Throughput (one core, kernels warm, best of 5; M kept indices / s)\n",
          "Whole payloads through `plada_codec.decode` (indices *with* labels, digest and checks included) "
-         "and `plada_codec.encode(..., verify=False)`. The machine is shared (other jobs ran at the same "
-         "time), so these are lower bounds. Kernel-level figures: `benches/bench_compact.py`.\n",
+         "and `plada_codec.encode(..., verify=False)` (wall clock; auto encodes its candidates in threads). "
+         f"Load average when measured: {load} (1 / 5 / 15 min) on {os.cpu_count()} CPUs: other jobs shared "
+         "the machine, so these are lower bounds. Kernel-level figures: `benches/bench_compact.py`.\n",
          "| file | k | codecs | bytes | decode M/s | encode M/s |", "|---|---|---|---|---|---|"]
     for name in SPEED_FILES:
         path = corpus / name
