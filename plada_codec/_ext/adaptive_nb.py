@@ -143,13 +143,14 @@ def _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, cb, TM, cm, lb=LIM_BUCKET
             break
         j += 1
     b = j
-    return _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm)
+    return _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm, 0)
 
 
 @njit(cache=True, inline="always")
-def _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm):
+def _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm, lowfixed):
     """The b bits of ``u`` below its leading one (bucket b): the top two through a 3-node tree with
-    context (cm, b), the rest with context (cm, b, bit position).  Returns (u, x1, x2, x, pos)."""
+    context (cm, b), the rest with context (cm, b, bit position), or, when ``lowfixed``, as fixed
+    decisions of probability 1/2.  Returns (u, x1, x2, x, pos)."""
     v = 1
     node = 1
     base = (cm * BUCKETS + b) * MANT_SLOTS
@@ -158,6 +159,8 @@ def _code_mantissa(mode, x1, x2, x, pos, buf, u, b, TM, cm, lm):
         if node < 4:
             bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + node, lm)
             node = node * 2 + bit
+        elif lowfixed:
+            bit, x1, x2, x, pos = _code_fixed(mode, x1, x2, x, pos, buf, bit, 32768)
         else:
             bit, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, bit, TM, base + 4 + s, lm)
         v = (v << 1) | bit
@@ -169,7 +172,8 @@ def _code_uint_centred(mode, x1, x2, x, pos, buf, u, umax, j0, TB, cb, TM, cm, l
     """Code ``u`` in [1, umax] like :func:`_code_uint`, but the bucket b is searched from the expected
     bucket ``j0`` outwards: "b >= j0?" (context cb * 64 + 63, not coded when j0 == 0), then "b == j?"
     for j = j0, j0 + 1, ... below bmax (context cb * 64 + j), or for j = j0 - 1, j0 - 2, ... above 0
-    (context cb * 64 + 32 + j).  About 2.5 decisions per bucket instead of b + 1."""
+    (context cb * 64 + 32 + j).  About 2.5 decisions per bucket instead of b + 1.  The mantissa bits
+    below the top two are fixed decisions of probability 1/2 (near-uniform for a geometric gap)."""
     bmax = _bitlen(umax) - 1
     if j0 > bmax:
         j0 = bmax
@@ -196,7 +200,7 @@ def _code_uint_centred(mode, x1, x2, x, pos, buf, u, umax, j0, TB, cb, TM, cm, l
             if hit:
                 break
             j -= 1
-    return _code_mantissa(mode, x1, x2, x, pos, buf, u, j, TM, cm, lm)
+    return _code_mantissa(mode, x1, x2, x, pos, buf, u, j, TM, cm, lm, 1)
 
 
 @njit(cache=True, inline="always")

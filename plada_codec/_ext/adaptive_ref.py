@@ -216,7 +216,7 @@ class UIntModel:
             j += 1
         return self.mantissa_code(coder, u, j, cm)
 
-    def mantissa_code(self, coder, u: int, b: int, cm: int) -> int:
+    def mantissa_code(self, coder, u: int, b: int, cm: int, lowfixed: bool = False) -> int:
         v, node = 1, 1
         base = (cm * BUCKETS + b) * MANT_SLOTS
         for s in range(b - 1, -1, -1):
@@ -224,6 +224,8 @@ class UIntModel:
             if node < 4:
                 bit = coder.code(bit, self.mantissa, base + node, self.lim_mant)
                 node = node * 2 + bit
+            elif lowfixed:
+                bit = coder.fixed(bit, 32768)
             else:
                 bit = coder.code(bit, self.mantissa, base + 4 + s, self.lim_mant)
             v = (v << 1) | bit
@@ -342,7 +344,8 @@ def grouped_decode(data, gstart, out):
 
 class CentredUIntModel(UIntModel):
     """The same binarisation, the bucket searched outwards from an expected bucket j0 (64 bucket
-    contexts per cb: 0..31 upwards, 32 + j downwards, 63 the "b >= j0" split)."""
+    contexts per cb: 0..31 upwards, 32 + j downwards, 63 the "b >= j0" split); mantissa bits below
+    the top two as fixed decisions of probability 1/2."""
 
     def __init__(self, contexts: int, limits):
         super().__init__(contexts, contexts, limits)
@@ -363,7 +366,7 @@ class CentredUIntModel(UIntModel):
             j = j0 - 1
             while j > 0 and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + 32 + j, self.lim_bucket):
                 j -= 1
-        return self.mantissa_code(coder, u, j, cm)
+        return self.mantissa_code(coder, u, j, cm, lowfixed=True)
 
 
 def _density(coder, idx, pool_size: int, decoding: bool) -> None:
