@@ -51,6 +51,9 @@ class DemoConfig:
     baselines: bool = True
     teacher_arch: str = "small-cnn"
     teacher_epochs: int = 4
+    #: the teacher trains with random shifts only: horizontal flips are wrong for digits and glyphs, and
+    #: a teacher trained without them can tell whether the task is flip-invariant (below)
+    teacher_flip: bool = False
     #: random pool images added to the teacher's training set as one extra "pool background" class
     #: (outlier exposure); the teacher then scores ``logit_c - logit_background``.  0: a plain teacher.
     teacher_background: int = 6000
@@ -58,6 +61,14 @@ class DemoConfig:
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
     student_samples: int = 16000
     student_max_epochs: int = 40
+    #: students flip images horizontally: True, False, or None = when the task is flip-invariant, i.e.
+    #: the teacher's accuracy on its held-out images flipped is at least ``flip_invariance`` x unflipped
+    student_flip: Optional[bool] = None
+    flip_invariance: float = 0.9
+    #: ``auto`` judges each candidate by the held-out accuracy of the demo's own student trained on it
+    #: ("student", reusing the students of the other methods) or by small proxies ("proxy", the
+    #: ``select --rule auto`` default, sized by proxy_epochs / proxy_max_images)
+    auto_judge: str = "student"
     proxy_epochs: int = 1
     proxy_max_images: int = 500
     jpeg_quality: int = 30
@@ -208,16 +219,39 @@ def BackgroundContrast(net, num_classes: int):
     return _background_contrast_class()(net, num_classes)
 
 
-def _student_accuracy(dataset, num_classes, test_ds, cfg: DemoConfig, desc: str, progress: bool):
+def _student_accuracy(dataset, num_classes, test_ds, cfg: DemoConfig, desc: str, progress: bool,
+                      flip: bool = True, heldout=None):
+    """Train the demo's student on ``dataset``; returns (test accuracy, epochs, seconds, held-out accuracy
+    or None)."""
     from .client.student import epochs_for, train_student
     from .training import evaluate
 
     epochs = epochs_for(len(dataset), samples=cfg.student_samples, max_epochs=cfg.student_max_epochs)
     t0 = time.perf_counter()
     model, _ = train_student(dataset, num_classes, model=cfg.student, image_size=cfg.image_size, epochs=epochs,
-                             batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, desc=desc)
+                             batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, desc=desc, flip=flip)
     acc = evaluate(model, test_ds)
-    return acc, epochs, time.perf_counter() - t0
+    held = evaluate(model, heldout) if heldout is not None and len(heldout) else None
+    return acc, epochs, time.perf_counter() - t0, held
+
+
+def flip_test(model, images: np.ndarray, labels: np.ndarray, transform) -> Tuple[float, float]:
+    """Accuracy of ``model`` on ``images`` and on the same images flipped left-right: a task whose classes
+    survive the flip (animals facing either way) loses little, a task of glyphs (2 vs a mirrored 2) a lot."""
+    from .torch_data import ArrayDataset
+    from .training import evaluate
+
+    plain = evaluate(model, ArrayDataset(images, labels, transform))
+    flipped = evaluate(model, ArrayDataset(np.ascontiguousarray(images[:, :, ::-1]), labels, transform))
+    return plain, flipped
+
+
+def _selection_key(indices: np.ndarray, labels: np.ndarray) -> bytes:
+    import hashlib
+
+    h = hashlib.sha256(np.ascontiguousarray(indices, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+    return h.digest()
 
 
 def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress: bool = True, log=print):
@@ -233,7 +267,7 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
     from .server.scoring import merge, score
     from .server.selection import DEFAULT_SAFETY_NET, select
     from .server.teacher import train_teacher
-    from .torch_data import ArrayDataset, SmallImageTransform
+    from .torch_data import ArrayDataset, PoolDataset, SmallImageTransform
     from .training import evaluate
 
     _check_target(root)
@@ -258,18 +292,33 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
                                   np.concatenate([train.labels, np.full(n_bg, C, np.int64)]), tf)
         teacher = train_teacher(teacher_ds, arch=cfg.teacher_arch, image_size=cfg.image_size,
                                 epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                                progress=progress, class_names=classes + ["(pool background)"])
+                                progress=progress, class_names=classes + ["(pool background)"],
+                                flip=cfg.teacher_flip)
         teacher_model = BackgroundContrast(teacher.model, C)
         val_idx = teacher.val_indices[teacher.val_indices < len(train.labels)]
     else:
         teacher = train_teacher(train_ds, arch=cfg.teacher_arch, image_size=cfg.image_size,
                                 epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                                progress=progress, class_names=classes)
+                                progress=progress, class_names=classes, flip=cfg.teacher_flip)
         teacher_model = teacher.model
         val_idx = teacher.val_indices
     teacher_acc = evaluate(teacher_model, test_ds)
     teacher_s = time.perf_counter() - t0
     log(f"[{name}] teacher test accuracy {teacher_acc:.4f} ({teacher_s:.0f} s)")
+    flip_record: Dict[str, Any] = {"student_flip": cfg.student_flip, "rule": "config"}
+    if cfg.student_flip is None:
+        if len(val_idx):
+            plain, flipped = flip_test(teacher_model, train.images[val_idx], train.labels[val_idx], tf)
+            student_flip = flipped >= cfg.flip_invariance * plain
+            flip_record = {"student_flip": bool(student_flip), "heldout_acc": round(plain, 4),
+                           "heldout_acc_flipped": round(flipped, 4), "threshold": cfg.flip_invariance,
+                           "rule": "flipped >= threshold x plain (teacher, held-out training images)"}
+            log(f"[{name}] teacher on held-out images {plain:.3f}, flipped {flipped:.3f}: students "
+                f"{'flip' if student_flip else 'do not flip'} images")
+        else:
+            student_flip, flip_record = True, {"student_flip": True, "rule": "no held-out images: flip"}
+    else:
+        student_flip = bool(cfg.student_flip)
 
     t0 = time.perf_counter()
     sdir = work / name / "scores"
@@ -295,19 +344,37 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
             + (f"  ({extra['note']})" if extra.get("note") else ""))
         return r
 
-    def plada_student(sel, method, budget, extra=None):
+    #: students trained so far, by (indices, labels): training is seeded, so an identical selection
+    #: (auto's choice, a candidate auto judges) reuses the student instead of training it again
+    students: Dict[bytes, Dict[str, Any]] = {}
+
+    def student_on(indices, labels, desc):
+        key = _selection_key(indices, labels)
+        if key not in students:
+            ds = PoolDataset(pool, tf, indices=indices, labels=labels)
+            acc, ep, s, held = _student_accuracy(ds, C, test_ds, cfg, desc, progress, flip=student_flip,
+                                                 heldout=heldout)
+            students[key] = {"test_acc": acc, "epochs": ep, "seconds": s, "heldout_acc": held, "method": desc}
+            return students[key], False
+        return students[key], True
+
+    def plada_student(sel, method, budget, extra=None, seconds=None):
         blob = sel.payload
         p = plada_codec.decode(blob, pool=pool)
         if not (np.array_equal(p.indices, sel.indices) and np.array_equal(p.labels, sel.labels)):
             raise PladaError(f"round trip failed for {name} {method} at {budget:.2%}")
-        ds = PseudoLabelDataset(pool, p, transform=tf)
-        acc, ep, s = _student_accuracy(ds, C, test_ds, cfg, f"{name} {method} {budget:.1%}", progress)
+        st, reused = student_on(p.indices, p.labels, f"{name} {method} {budget:.1%}")
         kept_classes = int((np.bincount(p.labels, minlength=C) > 0).sum())
-        return row(method, budget, len(p), len(blob), acc, ep, s, round_trip="exact", classes_kept=kept_classes,
-                   **(extra or {}))
+        extra = dict(extra or {})
+        if reused:
+            extra["note"] = (extra.get("note", "") + "; " if extra.get("note") else "") + \
+                f"same selection as {st['method']}"
+        held = None if st["heldout_acc"] is None else round(float(st["heldout_acc"]), 4)
+        return row(method, budget, len(p), len(blob), st["test_acc"], st["epochs"],
+                   st["seconds"] if seconds is None else seconds, round_trip="exact", classes_kept=kept_classes,
+                   heldout_acc=held, **extra)
 
     for budget in cfg.budgets:
-        trained: Dict[Tuple[str, bool], Tuple[np.ndarray, np.ndarray, Dict[str, Any]]] = {}
         vanilla_bytes = None
         for method, rule, net in PLADA_METHODS:
             if method not in cfg.methods and not (method == "vanilla" and cfg.baselines):
@@ -318,34 +385,36 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
                 vanilla_bytes = len(sel.payload)
             if method not in cfg.methods:
                 continue
-            r = plada_student(sel, method, budget)
-            trained[(rule, net)] = (sel.indices, sel.labels, r)
+            plada_student(sel, method, budget)
         if cfg.auto:
             t0 = time.perf_counter()
             torch.manual_seed(cfg.seed)
+            if cfg.auto_judge == "student":
+                def judge(sel, budget=budget):
+                    return student_on(sel.indices, sel.labels, f"{name} auto candidate {budget:.1%}")[0][
+                        "heldout_acc"]
+
+                extra_args = {"proxy": judge, "proxy_record": {
+                    "model": cfg.student, "samples": cfg.student_samples, "max_epochs": cfg.student_max_epochs,
+                    "flip": student_flip, "image_size": cfg.image_size, "seed": cfg.seed,
+                    "what": "the demo's own student, judged on the held-out images"}}
+            elif cfg.auto_judge == "proxy":
+                extra_args = {}
+            else:
+                raise PladaError(f"auto_judge must be 'student' or 'proxy', got {cfg.auto_judge!r}")
             record = choose_rule(scores, pool, heldout, fraction=budget, proxy_model="small-cnn",
                                  proxy_epochs=cfg.proxy_epochs, proxy_max_images=cfg.proxy_max_images,
                                  image_size=cfg.image_size, batch_size=cfg.batch_size, seed=cfg.seed,
-                                 progress=progress, class_names=classes)
-            auto_s = time.perf_counter() - t0
+                                 progress=progress, class_names=classes, **extra_args)
             chosen = record["chosen"]
             net = chosen["safety_net"] is not None
             sel = select(scores, chosen["rule"], fraction=budget, safety_net=DEFAULT_SAFETY_NET if net else None,
                          pool=pool, class_names=classes, meta={"task": name}, record={"auto": record})
             label = chosen["rule"] + (" +safety-net" if net else "")
+            plada_student(sel, "auto", budget, {"chosen": label, "note": f"chose {label}"},
+                          seconds=None if cfg.auto_judge == "proxy" else time.perf_counter() - t0)
             auto_choices.append({"budget": budget, "chosen": label, "candidates": record["candidates"],
-                                 "seconds": round(auto_s, 1)})
-            prev = trained.get((chosen["rule"], net))
-            p = plada_codec.decode(sel.payload, pool=pool)
-            if not (np.array_equal(p.indices, sel.indices) and np.array_equal(p.labels, sel.labels)):
-                raise PladaError(f"round trip failed for {name} auto at {budget:.2%}")
-            if prev is not None and np.array_equal(prev[0], p.indices) and np.array_equal(prev[1], p.labels):
-                # same kept images and labels as a student already trained (training is seeded): reuse it
-                pr = prev[2]
-                row("auto", budget, len(p), len(sel.payload), pr["test_acc"], pr["epochs"], auto_s,
-                    round_trip="exact", chosen=label, note=f"chose {label}; same selection as {pr['method']}")
-            else:
-                plada_student(sel, "auto", budget, {"chosen": label, "note": f"chose {label}"})
+                                 "seconds": round(time.perf_counter() - t0, 1)})
         if cfg.baselines and vanilla_bytes is not None:
             got = random_pool_set(scores, pool, vanilla_bytes, classes, cfg.seed + 1)
             if got is None:
@@ -355,7 +424,8 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
                 p = plada_codec.decode(blob, pool=pool)
                 assert np.array_equal(p.indices, idx)
                 ds = PseudoLabelDataset(pool, p, transform=tf)
-                acc, ep, s = _student_accuracy(ds, C, test_ds, cfg, f"{name} random-pool {budget:.1%}", progress)
+                acc, ep, s, _ = _student_accuracy(ds, C, test_ds, cfg, f"{name} random-pool {budget:.1%}", progress,
+                                                  flip=student_flip)
                 row("random-pool", budget, len(idx), len(blob), acc, ep, s, target_bytes=vanilla_bytes)
             imgs, labs, nbytes = jpeg_baseline_set(train, vanilla_bytes, cfg.jpeg_quality, cfg.zstd_level,
                                                    cfg.seed + 2)
@@ -363,8 +433,8 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
                 row("jpeg", budget, 0, nbytes, None, 0, 0.0, target_bytes=vanilla_bytes,
                     note="not even one JPEG fits")
             else:
-                acc, ep, s = _student_accuracy(ArrayDataset(imgs, labs, tf), C, test_ds, cfg,
-                                               f"{name} jpeg {budget:.1%}", progress)
+                acc, ep, s, _ = _student_accuracy(ArrayDataset(imgs, labs, tf), C, test_ds, cfg,
+                                                  f"{name} jpeg {budget:.1%}", progress, flip=student_flip)
                 row("jpeg", budget, len(labs), nbytes, acc, ep, s, target_bytes=vanilla_bytes)
 
     task = {"task": name, "root": str(root), "classes": classes, "num_classes": C, "chance": chance,
@@ -372,7 +442,7 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
             "teacher": {"arch": cfg.teacher_arch, "epochs": cfg.teacher_epochs, "test_acc": round(teacher_acc, 4),
                         "background_images": n_bg,
                         "seconds": round(teacher_s, 1)},
-            "scoring_seconds": round(score_s, 1), "pseudo_label_counts": label_hist.tolist(),
+            "flip": flip_record, "scoring_seconds": round(score_s, 1), "pseudo_label_counts": label_hist.tolist(),
             "auto": auto_choices, "seconds": round(time.perf_counter() - t_task, 1)}
     return task, rows
 

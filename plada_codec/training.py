@@ -2,8 +2,13 @@
 
 Recipe (the source paper's student recipe, used for both): AdamW (lr 1e-3, weight decay 0.05), cosine
 learning-rate schedule per step down to 0, cross-entropy; optional batch augmentation for small images
-(random translation by up to 1/8 of the side with reflection padding, random horizontal flip), done on
-whole batches on the training device so datasets stay cheap.
+(random translation by up to 1/8 of the side with reflection padding, random horizontal flip unless
+``flip=False``: flips are wrong for digits and glyphs), done on whole batches on the training device so
+datasets stay cheap.
+
+Small datasets (at most :data:`MATERIALIZE_MAX_BYTES` of float tensors) are transformed once and held in
+memory; batches are then slices of one tensor in the same shuffled order a DataLoader would draw, which
+is ~1.5-2x faster on a CPU than transforming every image again in every epoch.
 
 >>> import numpy as np, torch
 >>> from plada_codec.torch_data import ArrayDataset
@@ -32,6 +37,8 @@ from torch.utils.data import DataLoader
 
 DEFAULT_LR = 1e-3
 DEFAULT_WEIGHT_DECAY = 0.05
+#: datasets whose transformed tensors fit in this many bytes are materialized once (see the module doc)
+MATERIALIZE_MAX_BYTES = 512 * 2**20
 
 
 def progress_bar(iterable=None, total=None, desc: str = "", enabled: bool = True, unit: str = "it", **kw):
@@ -100,16 +107,71 @@ def _loader(dataset, batch_size: int, shuffle: bool, num_workers: int, generator
                       pin_memory=False)
 
 
+def materialize(dataset, max_bytes: int = MATERIALIZE_MAX_BYTES):
+    """``(images, labels)`` tensors of a whole dataset of (image tensor, label) pairs, or ``None`` when it
+    would take more than ``max_bytes`` (judged from the first item)."""
+    n = len(dataset)
+    if n == 0:
+        return None
+    x0, _ = dataset[0]
+    if not isinstance(x0, torch.Tensor) or n * x0.numel() * x0.element_size() > max_bytes:
+        return None
+    xs = torch.empty((n,) + tuple(x0.shape), dtype=x0.dtype)
+    ys = torch.empty(n, dtype=torch.int64)
+    for j in range(n):
+        x, y = dataset[j]
+        xs[j] = x
+        ys[j] = int(y)
+    return xs, ys
+
+
+class _TensorBatches:
+    """Batches of in-memory tensors in exactly the order the DataLoader path draws: per epoch the loader's
+    shared seed is drawn first (from the generator, or the global RNG for the weighted sampler), then
+    ``randperm`` (or ``multinomial`` with replacement by ``weights``); the last batch may be smaller.
+    So a run gives the same model whichever path it takes."""
+
+    def __init__(self, xs, ys, batch_size: int, generator, weights=None):
+        self.xs, self.ys, self.batch_size, self.generator, self.weights = xs, ys, int(batch_size), generator, weights
+
+    def __len__(self) -> int:
+        return (len(self.ys) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        # like a DataLoader iterator: creating it draws the loader's shared seed at once (tqdm.auto creates
+        # one it never reads), the sampler draws its order lazily, at the first batch
+        if self.weights is None:
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        else:
+            torch.empty((), dtype=torch.int64).random_()  # that loader has no generator: the global RNG
+        return self._batches()
+
+    def _batches(self):
+        n = len(self.ys)
+        if self.weights is None:
+            order = torch.randperm(n, generator=self.generator)
+            torch.randperm(n, generator=self.generator)  # RandomSampler draws one more for its empty tail
+        else:
+            order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator)
+        for s in range(0, n, self.batch_size):
+            j = order[s:s + self.batch_size]
+            yield self.xs[j], self.ys[j]
+
+
 def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epochs: int = 10,
                      lr: float = DEFAULT_LR, weight_decay: float = DEFAULT_WEIGHT_DECAY,
-                     batch_size: int = 128, augment: bool = True, device=None, num_workers: int = 0,
-                     progress: bool = True, seed: int = 0, label_smoothing: float = 0.0,
-                     sample_weights=None, desc: str = "train", log=None) -> History:
+                     batch_size: int = 128, augment: bool = True, flip: bool = True, device=None,
+                     num_workers: int = 0, progress: bool = True, seed: int = 0, label_smoothing: float = 0.0,
+                     sample_weights=None, desc: str = "train", log=None,
+                     materialize_max_bytes: int = MATERIALIZE_MAX_BYTES) -> History:
     """Train ``model`` in place on a dataset of (image tensor, label) pairs; return its :class:`History`.
 
+    augment: random shifts, and random horizontal flips when ``flip`` (see :func:`augment_batch`).
     sample_weights: optional per-example weights (length ``len(train_dataset)``) used for sampling with
     replacement instead of shuffling (e.g. to balance classes).
     log: optional callable receiving each epoch record (e.g. ``print``).
+    materialize_max_bytes: hold the transformed dataset in memory when it fits (0: never; the dataset is
+    then read through a DataLoader every epoch).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -118,7 +180,11 @@ def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epoch
     dev = resolve_device(device)
     g = seed_everything(seed)
     model.to(dev)
-    if sample_weights is not None:
+    held = materialize(train_dataset, materialize_max_bytes) if num_workers == 0 else None
+    if held is not None:
+        w = None if sample_weights is None else torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
+        loader = _TensorBatches(held[0], held[1], batch_size, g, w)  # same batches as the branches below
+    elif sample_weights is not None:
         w = torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
         sampler = torch.utils.data.WeightedRandomSampler(w, num_samples=len(train_dataset), replacement=True,
                                                          generator=g)
@@ -142,7 +208,7 @@ def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epoch
             x = x.to(dev, non_blocking=True)
             y = torch.as_tensor(y).to(dev, non_blocking=True)
             if augment:
-                x = augment_batch(x, aug_gen)
+                x = augment_batch(x, aug_gen, flip=flip)
             out = model(x)
             loss = loss_fn(out, y)
             opt.zero_grad(set_to_none=True)
@@ -211,5 +277,5 @@ def evaluate(model: nn.Module, dataset, batch_size: int = 256, device=None, num_
     return correct / len(dataset)
 
 
-__all__ = ["train_classifier", "evaluate", "predict_logits", "History", "augment_batch", "progress_bar",
+__all__ = ["train_classifier", "evaluate", "predict_logits", "History", "augment_batch", "progress_bar", "materialize",
            "resolve_device", "seed_everything", "DEFAULT_LR", "DEFAULT_WEIGHT_DECAY"]

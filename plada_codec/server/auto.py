@@ -9,6 +9,9 @@ each candidate of :data:`DEFAULT_CANDIDATES` is tried at the requested budget:
 3. measure its accuracy on the held-out split of the target **training** data: the split the teacher
    did not train on (recorded in the teacher file by :func:`~.teacher.train_teacher`).
 
+A caller that trains full students anyway (the demo) can pass ``proxy``, a callable ``proxy(selection)
+-> held-out accuracy``, instead of the built-in proxy: the choice is then made with the real student.
+
 The candidate with the best held-out accuracy wins (ties: the earlier candidate, so plain low-energy
 wins a tie).  The choice, every candidate's accuracy and the proxy settings are written into the payload
 metadata under ``selection.auto``.  Nothing here takes a test set; the only target images read are the
@@ -42,12 +45,14 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
                 proxy_max_images: int = DEFAULT_PROXY_MAX_IMAGES, image_size: int = 32, batch_size: int = 128,
                 seed: int = 0, device=None, num_workers: int = 0, progress: bool = True, codec="auto",
                 class_names=None, heldout_source: str = "held-out split of the target training data",
-                log=None) -> Dict[str, Any]:
+                proxy=None, proxy_record: Optional[Dict[str, Any]] = None, log=None) -> Dict[str, Any]:
     """Evaluate every candidate; return the ``selection.auto`` record (``chosen``, ``candidates``, ...).
 
     pool:    the :class:`~plada_codec.pool.Pool` the scores belong to (its images train the proxies).
     heldout: a Dataset of (image tensor, label) in the teacher's class space — held-out target
              *training* images, never test images.
+    proxy:   optional ``proxy(selection) -> accuracy on heldout`` replacing the built-in proxy student;
+             ``proxy_record`` then describes it in the record (default ``{"custom": True}``).
     """
     import torch
 
@@ -64,6 +69,14 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
     for rule, net in candidates:
         sel: Selection = select(scores, rule, fraction=fraction, count=count, max_bytes=max_bytes, safety_net=net,
                                 pool=pool, class_names=class_names, codec=codec, encode=max_bytes is not None)
+        if proxy is not None:
+            acc = float(proxy(sel))
+            record = {"rule": rule, "safety_net": asdict(net) if net else None, "k": int(sel.k),
+                      "val_acc": round(acc, 4)}
+            results.append(record)
+            if log is not None:
+                log(record)
+            continue
         idx, lab = sel.indices, sel.labels
         if len(idx) > proxy_max_images:
             sub = np.sort(np.random.default_rng(seed).choice(len(idx), proxy_max_images, replace=False))
@@ -83,8 +96,9 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
         "chosen": {"rule": results[best]["rule"], "safety_net": results[best]["safety_net"]},
         "candidates": results,
         "heldout": {"images": len(heldout), "source": heldout_source},
-        "proxy": {"model": proxy_model, "epochs": proxy_epochs, "max_images": proxy_max_images,
-                  "image_size": image_size, "seed": seed},
+        "proxy": (dict(proxy_record or {"custom": True}) if proxy is not None else
+                  {"model": proxy_model, "epochs": proxy_epochs, "max_images": proxy_max_images,
+                   "image_size": image_size, "seed": seed}),
     }
 
 

@@ -109,7 +109,8 @@ def load_teacher(path, device="cpu") -> Teacher:
 
 def train_teacher(train, *, arch: str = "small-cnn", model: Optional[torch.nn.Module] = None,
                   image_size: int = 32, epochs: int = 10, lr: float = 1e-3, batch_size: int = 128,
-                  val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0, augment: bool = True, device=None,
+                  val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0, augment: bool = True, flip: bool = True,
+                  device=None,
                   num_workers: int = 0, progress: bool = True, class_names: Optional[List[str]] = None,
                   log=None) -> Teacher:
     """Train a teacher on ``train``: a labelled folder (``root/<class>/<image>``) or a Dataset of
@@ -134,7 +135,8 @@ def train_teacher(train, *, arch: str = "small-cnn", model: Optional[torch.nn.Mo
         arch = None
     history: History = train_classifier(
         model, Subset(dataset, tr_idx.tolist()), Subset(dataset, va_idx.tolist()) if len(va_idx) else None,
-        epochs=epochs, lr=lr, batch_size=batch_size, augment=augment, device=device, num_workers=num_workers,
+        epochs=epochs, lr=lr, batch_size=batch_size, augment=augment, flip=flip, device=device,
+        num_workers=num_workers,
         progress=progress, seed=seed, desc="teacher", log=log)
     model.to("cpu").eval()
     return Teacher(model=model, arch=arch, num_classes=num_classes, image_size=image_size, class_names=class_names,

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from plada_codec.cli import EXIT_OK, main
-from plada_codec.demo import DemoConfig, jpeg_baseline_set, jpeg_bytes, load_split, run_demo
+from plada_codec.demo import DemoConfig, flip_test, jpeg_baseline_set, jpeg_bytes, load_split, run_demo
 
 TINY = DemoConfig(budgets=(0.25,), methods=("vanilla", "safety-net"), teacher_epochs=6, student_samples=1200,
                   student_max_epochs=30, proxy_epochs=1, proxy_max_images=100, batch_size=32)
@@ -38,10 +38,39 @@ def test_demo_on_a_target_folder(tiny_pool, tiny_target, tmp_path):
             v = next(x for x in vanilla if x["budget"] == r["budget"])
             assert r["bytes"] <= v["bytes"]  # baselines never get more bytes than the payload
     assert len(task["auto"]) == 1 and task["auto"][0]["chosen"]
+    # auto judged every candidate by the held-out accuracy of the demo's own student (the test split is
+    # never read for it); a candidate that is a trained method reuses that student, and so does auto
+    auto = next(r for r in rows if r["method"] == "auto")
+    judged = {(c["rule"], c["safety_net"] is not None): c["val_acc"] for c in task["auto"][0]["candidates"]}
+    assert judged[("low-energy", False)] == vanilla[0]["heldout_acc"]
+    assert judged[("low-energy", True)] == net[0]["heldout_acc"]
+    assert auto["heldout_acc"] == max(judged.values())
+    same = [r for r in vanilla + net if r["heldout_acc"] == auto["heldout_acc"] and r["k"] == auto["k"]]
+    if auto["chosen"] in ("low-energy", "low-energy +safety-net"):
+        assert same and auto["test_acc"] == same[0]["test_acc"] and "same selection" in auto["note"]
+    # the shapes (bars, discs) survive a left-right flip: the teacher's flip test lets students flip
+    assert task["flip"]["student_flip"] is True
+    assert task["flip"]["heldout_acc_flipped"] >= 0.9 * task["flip"]["heldout_acc"]
     with open(out / "results.csv") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert "| budget |" in (out / "results.md").read_text()
     assert json.loads((out / "results.json").read_text())["pool"]["size"] == 480
+
+
+def test_flip_test_tells_a_mirrored_task():
+    class LeftBright(torch.nn.Module):  # class 1 when the left half is brighter than the right half
+        def forward(self, x):
+            d = x[..., : x.shape[-1] // 2].mean((1, 2, 3)) - x[..., x.shape[-1] // 2:].mean((1, 2, 3))
+            return torch.stack([-d, d], 1)
+
+    from plada_codec.torch_data import SmallImageTransform
+
+    images = np.zeros((20, 8, 8, 3), np.uint8)
+    labels = np.arange(20) % 2
+    images[labels == 1, :, :4] = 200
+    images[labels == 0, :, 4:] = 200
+    plain, flipped = flip_test(LeftBright(), images, labels, SmallImageTransform(8))
+    assert (plain, flipped) == (1.0, 0.0)
 
 
 def test_jpeg_baseline_fits_the_byte_budget(tiny_target):

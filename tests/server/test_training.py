@@ -139,3 +139,61 @@ def test_split_is_stratified_and_seeded():
     assert not set(tr) & set(va) and len(tr) + len(va) == len(y)
     assert split_train_val(y, 0.2, seed=1)[1].tolist() == va.tolist()
     assert split_train_val(y, 0.2, seed=2)[1].tolist() != va.tolist()
+
+
+def left_right(n, size=16, seed=0):
+    """Class 1 has a bright bar on the left edge, class 0 on the right: a task that horizontal flips make
+    unlearnable (a flipped class-1 image is a class-0 image)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = rng.integers(0, 40, (n, size, size, 3)).astype(np.uint8)
+    for i in range(n):
+        if y[i]:
+            x[i, :, :3] = 230
+        else:
+            x[i, :, -3:] = 230
+    return x, y
+
+
+class _Linear(torch.nn.Module):
+    def __init__(self, size=16):
+        super().__init__()
+        self.fc = torch.nn.Linear(3 * size * size, 2)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+@pytest.mark.parametrize("flip, at_least, at_most", [(False, 0.95, 1.0), (True, 0.0, 0.8)])
+def test_flips_can_be_turned_off(flip, at_least, at_most):
+    x, y = left_right(320)
+    t = SmallImageTransform(16)
+    train, val = ArrayDataset(x[:256], y[:256], t), ArrayDataset(x[256:], y[256:], t)
+    torch.manual_seed(0)
+    model = _Linear()
+    train_classifier(model, train, epochs=8, batch_size=32, progress=False, seed=0, flip=flip, lr=1e-2)
+    assert at_least <= evaluate(model, val) <= at_most
+
+
+def test_materialized_and_streamed_training_both_learn():
+    from plada_codec.training import materialize
+
+    x, y = bright_dark(200)
+    t = SmallImageTransform(16)
+    data = ArrayDataset(x, y, t)
+    xs, ys = materialize(data)
+    assert xs.shape == (200, 3, 16, 16) and torch.equal(xs[7], t(x[7])) and ys.tolist() == y.tolist()
+    assert materialize(data, max_bytes=200 * 3 * 16 * 16 * 4 - 1) is None  # over the limit: streamed
+    losses = []
+    for limit in (0, None):  # streamed through a DataLoader, then held in memory: the very same batches
+        torch.manual_seed(0)
+        model = get_model("small-cnn", 2, image_size=16)
+        kw = {} if limit is None else {"materialize_max_bytes": limit}
+        h = train_classifier(model, data, epochs=2, batch_size=32, progress=False, seed=1, **kw)
+        assert h.epochs[-1]["train_acc"] >= 0.9
+        losses.append([e["loss"] for e in h.epochs])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    weights = np.where(y == 1, 1.0, 0.0)  # weighted sampling on the materialized path draws only class 1
+    model = get_model("small-cnn", 2, image_size=16)
+    h = train_classifier(model, data, epochs=1, batch_size=32, progress=False, sample_weights=weights)
+    assert evaluate(model, ArrayDataset(x[y == 0], y[y == 0], t)) == 0.0  # it never saw a class-0 image
