@@ -289,7 +289,7 @@ def _over(mode, pos, buf):
 # codec 0x30: gaps without side information.  u = idx[t] - idx[t-1] (idx[-1] = -1) in [1, umax] where
 # umax = N - idx[t-1] - (k - t) leaves room for the remaining indices.  Two running means of the buckets
 # follow the local density: a fast one (weight 1/4) and a slow one (weight 1/8).  Bucket context: (slow,
-# fast), mantissa context: slow.
+# fast), searched from the fast mean's bucket outwards; mantissa context: slow.
 
 @njit(cache=True, inline="always")
 def _mean_q(avg):
@@ -300,7 +300,7 @@ def _mean_q(avg):
 @njit(cache=True, nogil=True)
 def _gaps_run(mode, idx, pool_size, buf):
     k = idx.shape[0]
-    TB = _table(256 * BUCKETS)
+    TB = _table(256 * 64)
     TM = _table(16 * BUCKETS * MANT_SLOTS)
     x1 = 0
     x2 = MASK32
@@ -317,7 +317,8 @@ def _gaps_run(mode, idx, pool_size, buf):
         u = 0
         if mode == 0:
             u = idx[t] - prev
-        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, umax, TB, a2 * 16 + a, TM, a2)
+        u, x1, x2, x, pos = _code_uint_centred(mode, x1, x2, x, pos, buf, u, umax, a, TB, a2 * 16 + a, TM, a2,
+                                               LIM_BUCKET, LIM_MANT)
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
         if u > umax:

@@ -232,11 +232,38 @@ class UIntModel:
         return v
 
 
+class CentredUIntModel(UIntModel):
+    """The same binarisation, the bucket searched outwards from an expected bucket j0 (64 bucket
+    contexts per cb: 0..31 upwards, 32 + j downwards, 63 the "b >= j0" split); mantissa bits below
+    the top two as fixed decisions of probability 1/2."""
+
+    def __init__(self, bucket_contexts: int, mantissa_contexts: int, limits=(LIM_BUCKET, LIM_MANT)):
+        super().__init__(bucket_contexts, mantissa_contexts, limits)
+        self.buckets = Contexts(bucket_contexts * 64)
+
+    def code(self, coder, u: int, umax: int, cb: int, cm: int, j0: int = 0) -> int:
+        bmax = _bitlen(umax) - 1
+        j0 = min(j0, bmax)
+        b = _bitlen(u) - 1 if u else 0
+        up = 1
+        if j0 > 0:
+            up = coder.code(1 if b >= j0 else 0, self.buckets, cb * 64 + 63, self.lim_bucket)
+        if up:
+            j = j0
+            while j < bmax and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + j, self.lim_bucket):
+                j += 1
+        else:
+            j = j0 - 1
+            while j > 0 and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + 32 + j, self.lim_bucket):
+                j -= 1
+        return self.mantissa_code(coder, u, j, cm, lowfixed=True)
+
+
 # ------------------------------------------------------------------------------------------------ 0x30
 
 def _gaps(coder, idx, pool_size: int, decoding: bool) -> None:
     k = len(idx)
-    model = UIntModel(256, 16)
+    model = CentredUIntModel(256, 16)
     prev, fast, slow = -1, 0, 0   # fast / slow: 16 x running means of the buckets (weights 1/4, 1/8)
     for t in range(k):
         umax = pool_size - prev - (k - t)
@@ -244,7 +271,7 @@ def _gaps(coder, idx, pool_size: int, decoding: bool) -> None:
             raise _Stop(OUT_OF_RANGE)
         a = min((fast + 8) >> 4, 15)
         a2 = min((slow + 8) >> 4, 15)
-        u = model.code(coder, 0 if decoding else int(idx[t]) - prev, umax, a2 * 16 + a, a2)
+        u = model.code(coder, 0 if decoding else int(idx[t]) - prev, umax, a2 * 16 + a, a2, a)
         coder.check()
         if u > umax:
             raise _Stop(OUT_OF_RANGE)
@@ -342,35 +369,8 @@ def grouped_decode(data, gstart, out):
 
 # ------------------------------------------------------------------------------------------------ 0x32
 
-class CentredUIntModel(UIntModel):
-    """The same binarisation, the bucket searched outwards from an expected bucket j0 (64 bucket
-    contexts per cb: 0..31 upwards, 32 + j downwards, 63 the "b >= j0" split); mantissa bits below
-    the top two as fixed decisions of probability 1/2."""
-
-    def __init__(self, contexts: int, limits):
-        super().__init__(contexts, contexts, limits)
-        self.buckets = Contexts(contexts * 64)
-
-    def code(self, coder, u: int, umax: int, cb: int, cm: int, j0: int = 0) -> int:
-        bmax = _bitlen(umax) - 1
-        j0 = min(j0, bmax)
-        b = _bitlen(u) - 1 if u else 0
-        up = 1
-        if j0 > 0:
-            up = coder.code(1 if b >= j0 else 0, self.buckets, cb * 64 + 63, self.lim_bucket)
-        if up:
-            j = j0
-            while j < bmax and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + j, self.lim_bucket):
-                j += 1
-        else:
-            j = j0 - 1
-            while j > 0 and not coder.code(1 if j == b else 0, self.buckets, cb * 64 + 32 + j, self.lim_bucket):
-                j -= 1
-        return self.mantissa_code(coder, u, j, cm, lowfixed=True)
-
-
 def _density(coder, idx, pool_size: int, decoding: bool) -> None:
-    model = CentredUIntModel(33, (LIM_STATIONARY, LIM_STATIONARY))
+    model = CentredUIntModel(33, 33, (LIM_STATIONARY, LIM_STATIONARY))
     rk, rp, p = len(idx), pool_size, -1
     for t in range(len(idx)):
         if rk == rp:  # all remaining positions are kept

@@ -3,8 +3,9 @@
 (docs/codecs/adaptive.md).
 
 * ``adaptive-gaps`` needs nothing but N: each gap is coded in an Elias-gamma binarisation whose bucket
-  decisions are conditioned on the previous gap's bucket and a running mean of buckets, so it follows the
-  local density of kept images (dense relevant folders, sparse irrelevant ones).
+  decisions are conditioned on two running means of the buckets (and searched from the fast mean's bucket
+  outwards), so it follows the local density of kept images (dense relevant folders, sparse irrelevant
+  ones).
 * ``adaptive-gaps-grouped`` knows the pool's folder sizes (side information, ``needs_groups``): it codes
   the number of kept images per folder, then their positions inside the folder with a context that is the
   bucket of the exact expected gap (positions left / kept left).
