@@ -369,9 +369,9 @@ def _count_ctx(n_prev, g_prev, g):
 def _grouped_run(mode, idx, gstart, buf):
     k = idx.shape[0]
     G = gstart.shape[0] - 1
-    TB = _table(128 * BUCKETS)
+    TB = _table(128 * 64)
     TM = _table(16 * BUCKETS * MANT_SLOTS)
-    QB = _table(33 * BUCKETS)
+    QB = _table(33 * 64)
     QM = _table(33 * BUCKETS * MANT_SLOTS)
     x1 = 0
     x2 = MASK32
@@ -393,7 +393,8 @@ def _grouped_run(mode, idx, gstart, buf):
             nf = e - t
         nmax = min(g, k - t)
         cb, cm = _count_ctx(n_prev, g_prev, g)
-        u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, nf + 1, nmax + 1, TB, cb, TM, cm)
+        u, x1, x2, x, pos = _code_uint_centred(mode, x1, x2, x, pos, buf, nf + 1, nmax + 1, cm, TB, cb, TM, cm,
+                                               LIM_BUCKET, LIM_MANT)
         if u > nmax + 1:
             return OUT_OF_RANGE
         nf = u - 1
@@ -411,7 +412,8 @@ def _grouped_run(mode, idx, gstart, buf):
             u = 0
             if mode == 0:
                 u = idx[t] - p
-            u, x1, x2, x, pos = _code_uint(mode, x1, x2, x, pos, buf, u, rp - rk + 1, QB, q, QM, q)
+            u, x1, x2, x, pos = _code_uint_centred(mode, x1, x2, x, pos, buf, u, rp - rk + 1, q - 1, QB, q, QM, q,
+                                                   LIM_BUCKET, LIM_MANT)
             if u > rp - rk + 1:
                 return OUT_OF_RANGE
             rp -= u

@@ -305,8 +305,8 @@ def gaps_decode(data, pool_size, out):
 
 def _grouped(coder, idx, gstart, decoding: bool) -> None:
     k = len(idx)
-    counts = UIntModel(128, 16)
-    gaps = UIntModel(33, 33)
+    counts = CentredUIntModel(128, 16)
+    gaps = CentredUIntModel(33, 33)
     t = n_prev = g_prev = 0
     for f in range(len(gstart) - 1):
         if t == k:
@@ -321,7 +321,7 @@ def _grouped(coder, idx, gstart, decoding: bool) -> None:
         e = (n_prev * g) // g_prev if g_prev > 0 else 0
         ce = min(_bitlen(e), 15)
         cb = ce * 8 + min(_bitlen(n_prev), 7)
-        u = counts.code(coder, nf + 1, nmax + 1, cb, ce)
+        u = counts.code(coder, nf + 1, nmax + 1, cb, ce, ce)
         if u > nmax + 1:
             raise _Stop(OUT_OF_RANGE)
         nf = u - 1
@@ -334,7 +334,7 @@ def _grouped(coder, idx, gstart, decoding: bool) -> None:
                 t += rk
                 break
             q = _bitlen(rp // rk)
-            u = gaps.code(coder, 0 if decoding else int(idx[t]) - p, rp - rk + 1, q, q)
+            u = gaps.code(coder, 0 if decoding else int(idx[t]) - p, rp - rk + 1, q, q, q - 1)
             if u > rp - rk + 1:
                 raise _Stop(OUT_OF_RANGE)
             rp -= u

@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parents[2] / "docs" / "vectors" / "compact"
 NAMES = [f"{i}_{c}" for i in ("tiny", "folders", "uniform")
          for c in ("adaptive_gaps", "adaptive_gaps_grouped", "adaptive_gaps_density", "adaptive_labels",
                    "adaptive_labels_grouped", "uniform_labels")]
-TINY_HEX = {"tiny_adaptive_gaps": "828c301880", "tiny_adaptive_gaps_grouped": "f826aaf800",
+TINY_HEX = {"tiny_adaptive_gaps": "828c301880", "tiny_adaptive_gaps_grouped": "f1f4553e0000",
             "tiny_adaptive_labels": "b6000000", "tiny_adaptive_labels_grouped": "bdc718e3",
             "tiny_adaptive_gaps_density": "9f4000a2c0", "tiny_uniform_labels": "7b425ecc"}
 
