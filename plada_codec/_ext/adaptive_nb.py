@@ -349,7 +349,8 @@ def gaps_decode(data, pool_size, out):
 # [1, min(g_f, k - placed) + 1] with bucket context (expected count from the previous folder's density,
 # previous count) and mantissa context (expected count); then the positions inside the folder as gaps
 # u in [1, rp - rk + 1] (rp positions left, rk kept left; nothing is coded once rk == rp) with context
-# q = bitlen(rp // rk), the bucket of the expected gap.
+# q = bitlen(rp // rk), the bucket of the expected gap.  Both through the centred binarisation (bucket
+# searched from the expected one: ce for counts, q - 1 for gaps; low mantissa bits fixed).
 
 @njit(cache=True, inline="always")
 def _count_ctx(n_prev, g_prev, g):
@@ -445,7 +446,8 @@ def grouped_decode(data, gstart, out):
 # ---------------------------------------------------------------------------------------------------------
 # codec 0x32: gaps of a subset with no structure.  u in [1, rp - rk + 1] with context q = bitlen(rp // rk)
 # (the bucket of the exact mean gap: rp pool positions left, rk indices left), as inside a folder of
-# 0x31 with the whole pool as one folder and k known; counters at the slowest rate (limit 255).
+# 0x31 with the whole pool as one folder and k known (centred binarisation from bucket q - 1); counters
+# at the slowest rate (limit 255).
 
 LIM_STATIONARY = 255
 RESET_MARGIN = 80  # labels without folders: empty the list after a gap 5 buckets above the slow mean
