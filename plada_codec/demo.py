@@ -4,11 +4,13 @@ For each target task (an ImageFolder with ``train/``, ``val/`` and ``test/``; by
 benchmark's tasks, built first if missing):
 
 1. train a teacher on ``train/`` (it holds out a stratified 10 % for ``auto``), measure it on ``test/``;
+   it trains with random shifts but no flips, and its accuracy on the held-out images flipped left-right
+   decides whether the students may flip (a flip-invariant task: animals yes, digits no);
 2. score the whole pool once (energy, entropy, pseudo-label);
 3. at every budget (a fraction of the pool), select with vanilla (low energy), Safety-Net (low energy with
-   per-class quotas), opposite (high energy) and ``auto`` (chosen on the teacher's held-out training
-   images); encode, decode with the pool-identity check and assert the round trip is exact; train a
-   student on the decoded payload only; measure it on ``test/``;
+   per-class quotas), opposite (high energy) and ``auto`` (the one of those whose student is the most
+   accurate on the teacher's held-out training images); encode, decode with the pool-identity check and
+   assert the round trip is exact; train a student on the decoded payload only; measure it on ``test/``;
 4. baselines at the vanilla payload's byte size: (a) random target training images sent as JPEG
    (quality 30) + zstd -19, as the source paper does, trained the same way; (b) a random pool subset with
    the teacher's labels, encoded by the same codec.
@@ -59,8 +61,10 @@ class DemoConfig:
     teacher_background: int = 6000
     student: str = "small-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
-    student_samples: int = 16000
-    student_max_epochs: int = 40
+    student_samples: int = 24000
+    student_max_epochs: int = 80
+    #: label smoothing of the students' cross-entropy (pseudo-labels are noisy)
+    student_label_smoothing: float = 0.1
     #: students flip images horizontally: True, False, or None = when the task is flip-invariant, i.e.
     #: the teacher's accuracy on its held-out images flipped is at least ``flip_invariance`` x unflipped
     student_flip: Optional[bool] = None
@@ -69,6 +73,9 @@ class DemoConfig:
     #: ("student", reusing the students of the other methods) or by small proxies ("proxy", the
     #: ``select --rule auto`` default, sized by proxy_epochs / proxy_max_images)
     auto_judge: str = "student"
+    #: the candidates ``auto`` chooses from (names of PLADA_METHODS, or "entropy"); with the "student"
+    #: judge, candidates that are trained methods cost nothing extra
+    auto_candidates: Tuple[str, ...] = ("vanilla", "safety-net", "opposite")
     proxy_epochs: int = 1
     proxy_max_images: int = 500
     jpeg_quality: int = 30
@@ -79,7 +86,8 @@ class DemoConfig:
 
 
 QUICK = DemoConfig(budgets=(0.01, 0.05), methods=("vanilla", "safety-net"), teacher_epochs=3, teacher_background=3000,
-                   student_samples=4000, student_max_epochs=20, proxy_epochs=1, proxy_max_images=500)
+                   student_samples=4000, student_max_epochs=20, proxy_epochs=1, proxy_max_images=500,
+                   auto_candidates=("vanilla", "safety-net"))
 FULL = DemoConfig()
 
 
@@ -229,10 +237,22 @@ def _student_accuracy(dataset, num_classes, test_ds, cfg: DemoConfig, desc: str,
     epochs = epochs_for(len(dataset), samples=cfg.student_samples, max_epochs=cfg.student_max_epochs)
     t0 = time.perf_counter()
     model, _ = train_student(dataset, num_classes, model=cfg.student, image_size=cfg.image_size, epochs=epochs,
-                             batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, desc=desc, flip=flip)
+                             batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, desc=desc, flip=flip,
+                             label_smoothing=cfg.student_label_smoothing)
     acc = evaluate(model, test_ds)
     held = evaluate(model, heldout) if heldout is not None and len(heldout) else None
     return acc, epochs, time.perf_counter() - t0, held
+
+
+def _auto_candidates(cfg: DemoConfig):
+    from .server.selection import DEFAULT_SAFETY_NET
+
+    table = {m: (rule, DEFAULT_SAFETY_NET if net else None) for m, rule, net in PLADA_METHODS}
+    table["entropy"] = ("entropy", None)
+    unknown = [c for c in cfg.auto_candidates if c not in table]
+    if unknown or not cfg.auto_candidates:
+        raise PladaError(f"auto_candidates must be some of {', '.join(table)}; got {', '.join(cfg.auto_candidates)}")
+    return tuple(table[c] for c in cfg.auto_candidates)
 
 
 def flip_test(model, images: np.ndarray, labels: np.ndarray, transform) -> Tuple[float, float]:
@@ -396,16 +416,18 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
 
                 extra_args = {"proxy": judge, "proxy_record": {
                     "model": cfg.student, "samples": cfg.student_samples, "max_epochs": cfg.student_max_epochs,
+                    "label_smoothing": cfg.student_label_smoothing,
                     "flip": student_flip, "image_size": cfg.image_size, "seed": cfg.seed,
                     "what": "the demo's own student, judged on the held-out images"}}
             elif cfg.auto_judge == "proxy":
                 extra_args = {}
             else:
                 raise PladaError(f"auto_judge must be 'student' or 'proxy', got {cfg.auto_judge!r}")
-            record = choose_rule(scores, pool, heldout, fraction=budget, proxy_model="small-cnn",
+            record = choose_rule(scores, pool, heldout, fraction=budget, candidates=_auto_candidates(cfg),
+                                 proxy_model="small-cnn",
                                  proxy_epochs=cfg.proxy_epochs, proxy_max_images=cfg.proxy_max_images,
                                  image_size=cfg.image_size, batch_size=cfg.batch_size, seed=cfg.seed,
-                                 progress=progress, class_names=classes, **extra_args)
+                                 progress=progress, class_names=classes, flip=student_flip, **extra_args)
             chosen = record["chosen"]
             net = chosen["safety_net"] is not None
             sel = select(scores, chosen["rule"], fraction=budget, safety_net=DEFAULT_SAFETY_NET if net else None,

@@ -57,7 +57,12 @@ def register(sub) -> None:
     d.add_argument("--methods", default=None,
                    help="comma-separated PLADA selections to train: vanilla, safety-net, opposite (default: all)")
     d.add_argument("--teacher-epochs", type=int, default=None, help="teacher training epochs")
-    d.add_argument("--no-auto", action="store_true", help="skip the auto rule (it trains 4 proxies per budget)")
+    d.add_argument("--student-flip", choices=("auto", "yes", "no"), default=None,
+                   help="students flip images left-right: auto (default) when the teacher's accuracy on its "
+                        "held-out images survives the flip (animals yes, digits no)")
+    d.add_argument("--no-auto", action="store_true",
+                   help="skip the auto rule (it picks among the trained selections by their students' accuracy "
+                        "on the teacher's held-out training images)")
     d.add_argument("--no-baselines", action="store_true", help="skip the JPEG and random-pool baselines")
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -150,6 +155,8 @@ def cmd_demo(args) -> int:
         cfg = replace(cfg, methods=methods)
     if args.teacher_epochs:
         cfg = replace(cfg, teacher_epochs=args.teacher_epochs)
+    if args.student_flip:
+        cfg = replace(cfg, student_flip={"auto": None, "yes": True, "no": False}[args.student_flip])
     if args.no_auto:
         cfg = replace(cfg, auto=False)
     if args.no_baselines:

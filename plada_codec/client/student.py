@@ -2,7 +2,8 @@
 
 The default student follows the source paper's client: torchvision ResNet-18 (adapted to small inputs by
 :func:`plada_codec.models.get_model`: 3x3 stem, no max-pool), AdamW lr 1e-3, cosine schedule, with the
-batch augmentation of :mod:`plada_codec.training` (random shifts, horizontal flips).  Any ``nn.Module``
+batch augmentation of :mod:`plada_codec.training` (random shifts, horizontal flips unless ``flip=False``:
+turn them off for digits, glyphs and any task whose classes change under a mirror).  Any ``nn.Module``
 mapping (B, 3, S, S) images in [-1, 1] to logits can replace it.
 
 Epochs: ``epochs`` when given; otherwise ``samples`` sets the number of images seen (``ceil(samples / k)``
@@ -41,8 +42,8 @@ def epochs_for(n: int, epochs: Optional[int] = None, samples: Optional[int] = No
 def train_student(dataset: Dataset, num_classes: int, *, model: Union[str, nn.Module] = DEFAULT_STUDENT,
                   image_size: int = 32, epochs: Optional[int] = None, samples: Optional[int] = None,
                   lr: float = 1e-3, weight_decay: float = 0.05, batch_size: int = 128, augment: bool = True,
-                  flip: bool = True, label_smoothing: float = 0.0, seed: int = 0, device=None, progress: bool = True, log=None,
-                  desc: str = "student") -> Tuple[nn.Module, History]:
+                  flip: bool = True, label_smoothing: float = 0.0, seed: int = 0, device=None,
+                  progress: bool = True, log=None, desc: str = "student") -> Tuple[nn.Module, History]:
     """Train a student on ``dataset`` (e.g. a :class:`~.dataset.PseudoLabelDataset`); returns
     ``(model in eval mode, History)``.  ``model``: a registry name (``resnet18``, ``small-cnn``, a
     ``plada_codec.teachers`` plugin) or any ``nn.Module``."""

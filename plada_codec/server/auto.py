@@ -45,7 +45,8 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
                 proxy_max_images: int = DEFAULT_PROXY_MAX_IMAGES, image_size: int = 32, batch_size: int = 128,
                 seed: int = 0, device=None, num_workers: int = 0, progress: bool = True, codec="auto",
                 class_names=None, heldout_source: str = "held-out split of the target training data",
-                proxy=None, proxy_record: Optional[Dict[str, Any]] = None, log=None) -> Dict[str, Any]:
+                proxy=None, proxy_record: Optional[Dict[str, Any]] = None, flip: bool = True,
+                log=None) -> Dict[str, Any]:
     """Evaluate every candidate; return the ``selection.auto`` record (``chosen``, ``candidates``, ...).
 
     pool:    the :class:`~plada_codec.pool.Pool` the scores belong to (its images train the proxies).
@@ -53,6 +54,7 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
              *training* images, never test images.
     proxy:   optional ``proxy(selection) -> accuracy on heldout`` replacing the built-in proxy student;
              ``proxy_record`` then describes it in the record (default ``{"custom": True}``).
+    flip:    the built-in proxies flip images left-right in training (off for digits and glyphs).
     """
     import torch
 
@@ -84,7 +86,7 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
         torch.manual_seed(seed)
         student = get_model(proxy_model, scores.num_classes, image_size)
         train_classifier(student, PoolDataset(pool, transform, indices=idx, labels=lab), epochs=proxy_epochs,
-                         batch_size=batch_size, device=device, num_workers=num_workers, progress=progress,
+                         batch_size=batch_size, flip=flip, device=device, num_workers=num_workers, progress=progress,
                          seed=seed, desc=f"auto {rule}{' +safety-net' if net else ''}")
         acc = evaluate(student, heldout, device=device, num_workers=num_workers)
         record = {"rule": rule, "safety_net": asdict(net) if net else None, "k": int(sel.k), "val_acc": round(acc, 4)}
@@ -98,7 +100,7 @@ def choose_rule(scores, pool, heldout, *, fraction=None, count=None, max_bytes=N
         "heldout": {"images": len(heldout), "source": heldout_source},
         "proxy": (dict(proxy_record or {"custom": True}) if proxy is not None else
                   {"model": proxy_model, "epochs": proxy_epochs, "max_images": proxy_max_images,
-                   "image_size": image_size, "seed": seed}),
+                   "image_size": image_size, "seed": seed, "flip": flip}),
     }
 
 
