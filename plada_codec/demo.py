@@ -61,7 +61,7 @@ class DemoConfig:
     teacher_background: int = 6000
     student: str = "small-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
-    student_samples: int = 24000
+    student_samples: int = 16000
     student_max_epochs: int = 80
     #: label smoothing of the students' cross-entropy (pseudo-labels are noisy)
     student_label_smoothing: float = 0.1
