@@ -69,7 +69,37 @@ class _Fixed:
         pass
 
 
-class Encoder:
+class _Coder:
+    """What the encoder and the decoder share: the bounds x1 <= x2 and the uniform step's range moves
+    (subclasses provide ``_renorm``)."""
+
+    x1: int
+    x2: int
+
+    def _renorm(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _widen(self) -> None:
+        """Before a uniform step: while the range is below 2**16 (bounds straddling a byte boundary
+        closely) keep the larger side of the boundary x2 & 0xFF000000, then renormalise."""
+        while self.x2 - self.x1 < 65536:
+            b = self.x2 & 0xFF000000
+            if b - self.x1 > self.x2 - b:
+                self.x2 = b - 1
+            else:
+                self.x1 = b
+            self._renorm()
+
+    def _take(self, v: int, step: int, C: int) -> int:
+        """Narrow the bounds to uniform symbol ``v`` of ``C`` (the last symbol keeps the remainder)."""
+        self.x1 += v * step
+        if v < C - 1:
+            self.x2 = self.x1 + step - 1
+        self._renorm()
+        return v
+
+
+class Encoder(_Coder):
     def __init__(self, capacity: int):
         self.x1, self.x2 = 0, 0xFFFFFFFF
         self.out = bytearray()
@@ -101,22 +131,7 @@ class Encoder:
         """One uniform symbol v in [0, C) (docs/codecs/adaptive.md, section 2)."""
         self._widen()
         step = ((self.x2 - self.x1) * R) >> 32
-        self.x1 += v * step
-        if v < C - 1:
-            self.x2 = self.x1 + step - 1
-        self._renorm()
-        return v
-
-    def _widen(self) -> None:
-        """Before a uniform step: while the range is below 2**16 (bounds straddling a byte boundary
-        closely) keep the larger side of the boundary x2 & 0xFF000000, then renormalise."""
-        while self.x2 - self.x1 < 65536:
-            b = self.x2 & 0xFF000000
-            if b - self.x1 > self.x2 - b:
-                self.x2 = b - 1
-            else:
-                self.x1 = b
-            self._renorm()
+        return self._take(v, step, C)
 
     def check(self) -> None:
         if len(self.out) > self.capacity:
@@ -130,7 +145,7 @@ class Encoder:
         return len(self.out)
 
 
-class Decoder:
+class Decoder(_Coder):
     def __init__(self, data: np.ndarray):
         self.data = bytes(data)
         self.x1, self.x2 = 0, 0xFFFFFFFF
@@ -163,21 +178,7 @@ class Decoder:
         if not self.x1 <= self.x <= self.x2:
             raise _Stop(OUT_OF_RANGE)  # only a corrupt stream leaves the bounds
         step = ((self.x2 - self.x1) * R) >> 32
-        v = min((self.x - self.x1) // step, C - 1)
-        self.x1 += v * step
-        if v < C - 1:
-            self.x2 = self.x1 + step - 1
-        self._renorm()
-        return v
-
-    def _widen(self) -> None:
-        while self.x2 - self.x1 < 65536:
-            b = self.x2 & 0xFF000000
-            if b - self.x1 > self.x2 - b:
-                self.x2 = b - 1
-            else:
-                self.x1 = b
-            self._renorm()
+        return self._take(min((self.x - self.x1) // step, C - 1), step, C)
 
     def fixed(self, bit, p: int) -> int:
         return self.code(bit, _Fixed(p), 0, 0)
