@@ -358,11 +358,14 @@ def decode(blob, pool=None, limits: Optional[Limits] = None) -> Payload:
 def _decode_byte_sections(by_type, codecs, header: wire.Header, limits: Limits):
     """CLASS_NAMES and META: bounded by the caller's limits before decompression."""
     n, c, k = header.pool_size, header.num_classes, header.kept
+
+    def raw_bytes(s: wire.Section, what: str, limit_name: str) -> bytes:
+        limits.check(what, s.raw_length, limit_name)
+        return _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+
     class_names = None
     if SectionType.CLASS_NAMES in by_type:
-        s = by_type[SectionType.CLASS_NAMES]
-        limits.check("class-names section size", s.raw_length, "max_class_names_bytes")
-        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+        raw = raw_bytes(by_type[SectionType.CLASS_NAMES], "class-names section size", "max_class_names_bytes")
         try:
             class_names = raw.decode("utf-8").split("\n")
         except UnicodeDecodeError:
@@ -371,9 +374,7 @@ def _decode_byte_sections(by_type, codecs, header: wire.Header, limits: Limits):
             raise CorruptPayload(f"class-names section holds {len(class_names)} names (some may be empty); C={c}")
     meta = None
     if SectionType.META in by_type:
-        s = by_type[SectionType.META]
-        limits.check("meta section size", s.raw_length, "max_meta_bytes")
-        raw = _decode_stream(codecs[s.type], s, StreamContext(n, c, k, raw_length=s.raw_length))
+        raw = raw_bytes(by_type[SectionType.META], "meta section size", "max_meta_bytes")
         try:
             meta = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
