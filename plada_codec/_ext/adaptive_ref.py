@@ -195,6 +195,28 @@ class Decoder(_Coder):
         return 0
 
 
+def _encode_with(run, out: np.ndarray, *args) -> int:
+    """Run a stream routine ``run(coder, *args, decoding)`` as the encoder into ``out``; returns the byte
+    count or the status that stopped it."""
+    enc = Encoder(out.shape[0])
+    try:
+        run(enc, *args, False)
+    except _Stop as stop:
+        return stop.code
+    return enc.finish(out)
+
+
+def _decode_with(run, data: np.ndarray, *args) -> int:
+    """Run a stream routine ``run(coder, *args, decoding)`` as the decoder of ``data``; returns 0 or a
+    status."""
+    dec = Decoder(data)
+    try:
+        run(dec, *args, True)
+    except _Stop as stop:
+        return stop.code
+    return dec.finish()
+
+
 def _bitlen(x: int) -> int:
     return int(x).bit_length()
 
@@ -285,21 +307,11 @@ def _gaps(coder, idx, pool_size: int, decoding: bool) -> None:
 
 
 def gaps_encode(idx, pool_size, out):
-    enc = Encoder(out.shape[0])
-    try:
-        _gaps(enc, [int(v) for v in idx], int(pool_size), False)
-    except _Stop as stop:
-        return stop.code
-    return enc.finish(out)
+    return _encode_with(_gaps, out, [int(v) for v in idx], int(pool_size))
 
 
 def gaps_decode(data, pool_size, out):
-    dec = Decoder(data)
-    try:
-        _gaps(dec, out, int(pool_size), True)
-    except _Stop as stop:
-        return stop.code
-    return dec.finish()
+    return _decode_with(_gaps, data, out, int(pool_size))
 
 
 # ------------------------------------------------------------------------------------------------ 0x31
@@ -351,21 +363,11 @@ def _grouped(coder, idx, gstart, decoding: bool) -> None:
 
 
 def grouped_encode(idx, gstart, out):
-    enc = Encoder(out.shape[0])
-    try:
-        _grouped(enc, [int(v) for v in idx], [int(v) for v in gstart], False)
-    except _Stop as stop:
-        return stop.code
-    return enc.finish(out)
+    return _encode_with(_grouped, out, [int(v) for v in idx], [int(v) for v in gstart])
 
 
 def grouped_decode(data, gstart, out):
-    dec = Decoder(data)
-    try:
-        _grouped(dec, out, [int(v) for v in gstart], True)
-    except _Stop as stop:
-        return stop.code
-    return dec.finish()
+    return _decode_with(_grouped, data, out, [int(v) for v in gstart])
 
 
 # ------------------------------------------------------------------------------------------------ 0x32
@@ -390,21 +392,11 @@ def _density(coder, idx, pool_size: int, decoding: bool) -> None:
 
 
 def density_encode(idx, pool_size, out):
-    enc = Encoder(out.shape[0])
-    try:
-        _density(enc, [int(v) for v in idx], int(pool_size), False)
-    except _Stop as stop:
-        return stop.code
-    return enc.finish(out)
+    return _encode_with(_density, out, [int(v) for v in idx], int(pool_size))
 
 
 def density_decode(data, pool_size, out):
-    dec = Decoder(data)
-    try:
-        _density(dec, out, int(pool_size), True)
-    except _Stop as stop:
-        return stop.code
-    return dec.finish()
+    return _decode_with(_density, data, out, int(pool_size))
 
 
 # ------------------------------------------------------------------------------------------------ 0x42
@@ -423,21 +415,11 @@ def _uniform(coder, labels, num_classes: int, decoding: bool) -> None:
 
 
 def uniform_labels_encode(labels, num_classes, out):
-    enc = Encoder(out.shape[0])
-    try:
-        _uniform(enc, labels, int(num_classes), False)
-    except _Stop as stop:
-        return stop.code
-    return enc.finish(out)
+    return _encode_with(_uniform, out, labels, int(num_classes))
 
 
 def uniform_labels_decode(data, num_classes, out):
-    dec = Decoder(data)
-    try:
-        _uniform(dec, out, int(num_classes), True)
-    except _Stop as stop:
-        return stop.code
-    return dec.finish()
+    return _decode_with(_uniform, data, out, int(num_classes))
 
 
 # ------------------------------------------------------------------------------------------ 0x40 / 0x41
@@ -535,18 +517,8 @@ def _labels(coder, idx, labels, num_classes: int, gstart, grouped: bool, decodin
 
 
 def labels_encode(idx, labels, num_classes, gstart, grouped, out):
-    enc = Encoder(out.shape[0])
-    try:
-        _labels(enc, idx, labels, int(num_classes), [int(v) for v in gstart], bool(grouped), False)
-    except _Stop as stop:
-        return stop.code
-    return enc.finish(out)
+    return _encode_with(_labels, out, idx, labels, int(num_classes), [int(v) for v in gstart], bool(grouped))
 
 
 def labels_decode(data, idx, num_classes, gstart, grouped, out):
-    dec = Decoder(data)
-    try:
-        _labels(dec, idx, out, int(num_classes), [int(v) for v in gstart], bool(grouped), True)
-    except _Stop as stop:
-        return stop.code
-    return dec.finish()
+    return _decode_with(_labels, data, idx, out, int(num_classes), [int(v) for v in gstart], bool(grouped))

@@ -46,15 +46,18 @@ class AdaptiveGaps(Codec):
     codec_id = 0x0030
     name = "adaptive-gaps"
     section = SectionType.INDICES
+    #: kernels adaptive.<routine>_encode / _decode, both taking the pool size
+    routine = "gaps"
 
     def encode(self, indices: np.ndarray, ctx: StreamContext):
         idx = np.ascontiguousarray(indices, dtype=np.int64)
         out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
-        return _encoded(int(kernel("adaptive.gaps_encode")(idx, ctx.pool_size, out)), out, self.name)
+        return _encoded(int(kernel(f"adaptive.{self.routine}_encode")(idx, ctx.pool_size, out)), out, self.name)
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
         out = np.empty(ctx.count, dtype=np.int64)
-        raise_for(int(kernel("adaptive.gaps_decode")(as_u8(data), ctx.pool_size, out)), "adaptive-gaps indices")
+        raise_for(int(kernel(f"adaptive.{self.routine}_decode")(as_u8(data), ctx.pool_size, out)),
+                  f"{self.name} indices")
         return out
 
 
@@ -81,21 +84,10 @@ class AdaptiveGapsGrouped(Codec):
         return out
 
 
-class AdaptiveGapsDensity(Codec):
+class AdaptiveGapsDensity(AdaptiveGaps):
     codec_id = 0x0032
     name = "adaptive-gaps-density"
-    section = SectionType.INDICES
-
-    def encode(self, indices: np.ndarray, ctx: StreamContext):
-        idx = np.ascontiguousarray(indices, dtype=np.int64)
-        out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
-        return _encoded(int(kernel("adaptive.density_encode")(idx, ctx.pool_size, out)), out, self.name)
-
-    def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        out = np.empty(ctx.count, dtype=np.int64)
-        raise_for(int(kernel("adaptive.density_decode")(as_u8(data), ctx.pool_size, out)),
-                  "adaptive-gaps-density indices")
-        return out
+    routine = "density"
 
 
 register(AdaptiveGaps())
