@@ -39,6 +39,7 @@ BUILTIN: Dict[str, Dict[str, str]] = {
     },
     "plada_codec.teachers": {
         "small-cnn": "plada_codec.models:small_cnn",
+        "fast-cnn": "plada_codec.models:fast_cnn",
         "resnet18": "plada_codec.models:resnet18",
         "efficientnet-lite0-frozen": "plada_codec.models:efficientnet_lite0_frozen",
     },

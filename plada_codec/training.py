@@ -163,7 +163,7 @@ def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epoch
                      batch_size: int = 128, augment: bool = True, flip: bool = True, device=None,
                      num_workers: int = 0, progress: bool = True, seed: int = 0, label_smoothing: float = 0.0,
                      sample_weights=None, desc: str = "train", log=None,
-                     materialize_max_bytes: int = MATERIALIZE_MAX_BYTES) -> History:
+                     materialize_max_bytes: int = MATERIALIZE_MAX_BYTES, channels_last: bool = False) -> History:
     """Train ``model`` in place on a dataset of (image tensor, label) pairs; return its :class:`History`.
 
     augment: random shifts, and random horizontal flips when ``flip`` (see :func:`augment_batch`).
@@ -172,6 +172,8 @@ def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epoch
     log: optional callable receiving each epoch record (e.g. ``print``).
     materialize_max_bytes: hold the transformed dataset in memory when it fits (0: never; the dataset is
     then read through a DataLoader every epoch).
+    channels_last: train in NHWC memory format (the model is converted in place); ~5-10 % faster for
+    small conv nets on this project's CPUs, the same model up to float rounding.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -180,6 +182,9 @@ def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epoch
     dev = resolve_device(device)
     g = seed_everything(seed)
     model.to(dev)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     held = materialize(train_dataset, materialize_max_bytes) if num_workers == 0 else None
     if held is not None:
         w = None if sample_weights is None else torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
@@ -209,7 +214,7 @@ def train_classifier(model: nn.Module, train_dataset, val_dataset=None, *, epoch
             y = torch.as_tensor(y).to(dev, non_blocking=True)
             if augment:
                 x = augment_batch(x, aug_gen, flip=flip)
-            out = model(x)
+            out = model(x.contiguous(memory_format=fmt))
             loss = loss_fn(out, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()

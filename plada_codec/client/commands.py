@@ -51,8 +51,8 @@ def register(sub) -> None:
     d.add_argument("--cache", default=None, help="benchmark cache (default: $PLADA_CACHE or ~/.cache/plada_codec)")
     d.add_argument("--out", default="results", help="output folder (default: results/)")
     d.add_argument("--budgets", default=None, help="comma-separated keep fractions, e.g. 0.005,0.01,0.05")
-    d.add_argument("--student", default=None, help="student model (default small-cnn; resnet18 is the paper's "
-                                                     "but ~10x slower on a CPU)")
+    d.add_argument("--student", default=None, help="student model (default fast-cnn; small-cnn; resnet18 is the "
+                                                     "paper's but ~20x slower on a CPU)")
     d.add_argument("--student-samples", type=int, default=None, help="images each student sees in training")
     d.add_argument("--methods", default=None,
                    help="comma-separated PLADA selections to train: vanilla, safety-net, opposite (default: all)")
@@ -65,7 +65,11 @@ def register(sub) -> None:
                         "on the teacher's held-out training images)")
     d.add_argument("--no-baselines", action="store_true", help="skip the JPEG and random-pool baselines")
     d.add_argument("--seed", type=int, default=None)
-    d.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    d.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads for teachers and scoring (default: torch's choice)")
+    d.add_argument("--workers", type=int, default=None,
+                   help="processes that train the students side by side, one thread each (default: the number of "
+                        "threads, at most 4; 1: train them in this process, with progress bars)")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
 
@@ -165,5 +169,5 @@ def cmd_demo(args) -> int:
         cfg = replace(cfg, seed=args.seed)
     tasks = args.tasks.split(",") if args.tasks else None
     run_demo(args.out, quick=args.quick, targets=args.target, tasks=tasks, pool_dir=args.pool, cache=args.cache,
-             config=cfg, threads=args.threads, progress=not args.quiet)
+             config=cfg, threads=args.threads, workers=args.workers, progress=not args.quiet)
     return 0

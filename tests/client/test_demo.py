@@ -14,7 +14,8 @@ from plada_codec.cli import EXIT_OK, main
 from plada_codec.demo import DemoConfig, flip_test, jpeg_baseline_set, jpeg_bytes, load_split, run_demo
 
 TINY = DemoConfig(budgets=(0.25,), methods=("vanilla", "safety-net"), teacher_epochs=6, student_samples=1200,
-                  student_max_epochs=30, proxy_epochs=1, proxy_max_images=100, batch_size=32)
+                  student_max_epochs=30, proxy_epochs=1, proxy_max_images=100, teacher_batch_size=32,
+                  student_batch_size=32)
 
 
 def test_demo_on_a_target_folder(tiny_pool, tiny_target, tmp_path):
@@ -55,6 +56,19 @@ def test_demo_on_a_target_folder(tiny_pool, tiny_target, tmp_path):
         assert len(list(csv.DictReader(f))) == len(rows)
     assert "| budget |" in (out / "results.md").read_text()
     assert json.loads((out / "results.json").read_text())["pool"]["size"] == 480
+
+
+def test_student_workers_give_the_rows_of_training_in_process(tiny_pool, tiny_target, tmp_path):
+    """Two worker processes of one thread train the same students as this process with one thread: the
+    same seeds, the same arrays, so the same accuracies, in the same row order."""
+    torch.set_num_threads(1)
+    cfg = DemoConfig(budgets=(0.25,), methods=("vanilla", "safety-net"), teacher_epochs=2, student_samples=300,
+                     student_max_epochs=5, teacher_batch_size=32, student_batch_size=32)
+    runs = [run_demo(tmp_path / f"w{w}", targets=[tiny_target], pool_dir=tiny_pool, config=cfg, workers=w,
+                     progress=False, log=lambda *a: None) for w in (1, 2)]
+    keys = ("method", "budget", "k", "bytes", "test_acc", "heldout_acc", "epochs")
+    assert [[r.get(k) for k in keys] for r in runs[0]["rows"]] == [[r.get(k) for k in keys] for r in runs[1]["rows"]]
+    assert [r["machine"]["student_workers"] for r in runs] == [1, 2]
 
 
 def test_flip_test_tells_a_mirrored_task():

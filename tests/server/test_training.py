@@ -57,10 +57,13 @@ def test_pool_dataset_items():
 
 
 def test_model_registry():
-    assert {"small-cnn", "resnet18", "efficientnet-lite0-frozen"} <= set(list_models())
+    assert {"small-cnn", "fast-cnn", "resnet18", "efficientnet-lite0-frozen"} <= set(list_models())
     small = get_model("small-cnn", 10)
     assert 50_000 <= count_parameters(small) <= 80_000
     x = torch.zeros(2, 3, 32, 32)
+    fast = get_model("fast-cnn", 10)  # the same weights, an earlier pool: a quarter of the third block's work
+    assert count_parameters(fast) == count_parameters(small) and fast.eval()(x).shape == (2, 10)
+    assert str(fast) != str(small)
     assert get_model("resnet18", 5, image_size=32).eval()(x).shape == (2, 5)
     with pytest.raises(PladaError, match="unknown model"):
         get_model("nope", 3)
@@ -193,6 +196,10 @@ def test_materialized_and_streamed_training_both_learn():
         assert h.epochs[-1]["train_acc"] >= 0.9
         losses.append([e["loss"] for e in h.epochs])
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    torch.manual_seed(0)  # NHWC batches: the same training up to float rounding
+    h = train_classifier(get_model("small-cnn", 2, image_size=16), data, epochs=2, batch_size=32, progress=False,
+                         seed=1, channels_last=True)
+    assert [e["loss"] for e in h.epochs] == pytest.approx(losses[1], rel=1e-3)
     weights = np.where(y == 1, 1.0, 0.0)  # weighted sampling on the materialized path draws only class 1
     model = get_model("small-cnn", 2, image_size=16)
     h = train_classifier(model, data, epochs=1, batch_size=32, progress=False, sample_weights=weights)
