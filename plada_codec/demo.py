@@ -64,7 +64,7 @@ class DemoConfig:
     #: ``fast-cnn``: small-cnn with an earlier pool, 1.5x faster to train and as accurate a student
     student: str = "fast-cnn"
     #: images a student sees in training (epochs = ceil(samples / kept), clamped to [1, max_epochs])
-    student_samples: int = 32000
+    student_samples: int = 40000
     student_max_epochs: int = 80
     student_batch_size: int = 64
     student_lr: float = 4e-3
