@@ -327,15 +327,15 @@ def run_task(name: str, root: Path, pool, cfg: DemoConfig, work: Path, progress:
         teacher_ds = ArrayDataset(np.concatenate([train.images, bg_images]),
                                   np.concatenate([train.labels, np.full(n_bg, C, np.int64)]), tf)
         teacher = train_teacher(teacher_ds, arch=cfg.teacher_arch, image_size=cfg.image_size,
-                                epochs=cfg.teacher_epochs, batch_size=cfg.teacher_batch_size, lr=cfg.teacher_lr, seed=cfg.seed,
-                                progress=progress, class_names=classes + ["(pool background)"],
+                                epochs=cfg.teacher_epochs, batch_size=cfg.teacher_batch_size, lr=cfg.teacher_lr,
+                                seed=cfg.seed, progress=progress, class_names=classes + ["(pool background)"],
                                 flip=cfg.teacher_flip)
         teacher_model = BackgroundContrast(teacher.model, C)
         val_idx = teacher.val_indices[teacher.val_indices < len(train.labels)]
     else:
         teacher = train_teacher(train_ds, arch=cfg.teacher_arch, image_size=cfg.image_size,
-                                epochs=cfg.teacher_epochs, batch_size=cfg.teacher_batch_size, lr=cfg.teacher_lr, seed=cfg.seed,
-                                progress=progress, class_names=classes, flip=cfg.teacher_flip)
+                                epochs=cfg.teacher_epochs, batch_size=cfg.teacher_batch_size, lr=cfg.teacher_lr,
+                                seed=cfg.seed, progress=progress, class_names=classes, flip=cfg.teacher_flip)
         teacher_model = teacher.model
         val_idx = teacher.val_indices
     teacher_acc = evaluate(teacher_model, test_ds)

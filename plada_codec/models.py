@@ -157,5 +157,5 @@ class _EfficientNetFeatures(nn.Module):
         return self.pool(self.net.extract_features(x)).flatten(1)
 
 
-__all__ = ["get_model", "list_models", "count_parameters", "small_cnn", "fast_cnn", "resnet18", "efficientnet_lite0_frozen",
-           "SmallCNN", "FrozenBackbone"]
+__all__ = ["get_model", "list_models", "count_parameters", "small_cnn", "fast_cnn", "resnet18",
+           "efficientnet_lite0_frozen", "SmallCNN", "FrozenBackbone"]
