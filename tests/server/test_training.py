@@ -64,6 +64,12 @@ def test_model_registry():
     fast = get_model("fast-cnn", 10)  # the same weights, an earlier pool: a quarter of the third block's work
     assert count_parameters(fast) == count_parameters(small) and fast.eval()(x).shape == (2, 10)
     assert str(fast) != str(small)
+    # the stem convolution's weights are the first ones drawn (as before fast-cnn existed), so a seed gives
+    # the same small-cnn teacher as it always did
+    torch.manual_seed(5)
+    stem = get_model("small-cnn", 10).features[0][0].weight
+    torch.manual_seed(5)
+    assert torch.equal(stem, torch.nn.Conv2d(3, 16, 3, padding=1, bias=False).weight)
     assert get_model("resnet18", 5, image_size=32).eval()(x).shape == (2, 5)
     with pytest.raises(PladaError, match="unknown model"):
         get_model("nope", 3)
