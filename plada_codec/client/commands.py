@@ -43,7 +43,8 @@ def register(sub) -> None:
                      "results.json, results.md and accuracy_vs_bytes.png."),
         epilog="example: python -m plada_codec demo --quick; python -m plada_codec demo --target my_task/ --out r/")
     d.add_argument("--quick", action="store_true",
-                   help="one task, budgets 1%% and 5%%, vanilla + auto + baselines, few epochs (a smoke test)")
+                   help="one task, budgets 1%% and 5%%, vanilla, Safety-Net, auto and the baselines, short "
+                        "training (a smoke test)")
     d.add_argument("--target", action="append", default=None, metavar="DIR",
                    help="a target task folder with train/ and test/ (repeatable); default: the benchmark's tasks")
     d.add_argument("--tasks", default=None, help="comma-separated benchmark task names (default: all)")
@@ -52,7 +53,7 @@ def register(sub) -> None:
     d.add_argument("--out", default="results", help="output folder (default: results/)")
     d.add_argument("--budgets", default=None, help="comma-separated keep fractions, e.g. 0.005,0.01,0.05")
     d.add_argument("--student", default=None, help="student model (default fast-cnn; small-cnn; resnet18 is the "
-                                                     "paper's but ~20x slower on a CPU)")
+                                                     "paper's but ~15x slower on a CPU)")
     d.add_argument("--student-samples", type=int, default=None, help="images each student sees in training")
     d.add_argument("--methods", default=None,
                    help="comma-separated PLADA selections to train: vanilla, safety-net, opposite (default: all)")
