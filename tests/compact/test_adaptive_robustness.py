@@ -13,7 +13,7 @@ from plada_codec.registry import StreamContext, get_by_name
 
 from .helpers import GroupedPool, folder_payload, mutations
 
-INDEX_CODECS = ["adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density"]
+INDEX_CODECS = ["adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density", "geometric-gaps"]
 LABEL_CODECS = ["adaptive-labels", "adaptive-labels-grouped", "uniform-labels"]
 
 

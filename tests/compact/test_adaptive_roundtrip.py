@@ -19,6 +19,7 @@ PAIRS = [
     ({"indices": "adaptive-gaps", "labels": "adaptive-labels-grouped"}, True),
     ({"indices": "adaptive-gaps-grouped", "labels": "adaptive-labels"}, True),
     ({"indices": "adaptive-gaps-density", "labels": "uniform-labels"}, False),
+    ({"indices": "geometric-gaps", "labels": "uniform-labels"}, False),
 ]
 
 
@@ -28,10 +29,12 @@ def test_registered_ids():
             "adaptive-labels": (0x40, SectionType.LABELS, False),
             "adaptive-labels-grouped": (0x41, SectionType.LABELS, True),
             "adaptive-gaps-density": (0x32, SectionType.INDICES, False),
-            "uniform-labels": (0x42, SectionType.LABELS, False)}
+            "uniform-labels": (0x42, SectionType.LABELS, False),
+            "geometric-gaps": (0x13, SectionType.INDICES, False)}
     for name, (cid, section, groups) in want.items():
         c = get_by_name(name)
-        assert (c.codec_id, c.section, c.needs_groups, c.auto) == (cid, section, groups, True)
+        # 0x32 is superseded by 0x13: still decoded, no longer tried by codec="auto"
+        assert (c.codec_id, c.section, c.needs_groups, c.auto) == (cid, section, groups, cid != 0x32)
 
 
 @st.composite
@@ -64,7 +67,7 @@ def payloads(draw):
 def test_codec_objects_roundtrip(case):
     idx, lab, n, c, groups = case
     k = idx.size
-    for name in ("adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density"):
+    for name in ("adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density", "geometric-gaps"):
         codec = get_by_name(name)
         ctx = StreamContext(n, c, k, groups=groups)
         data = codec.encode(idx, ctx)
@@ -128,6 +131,23 @@ def test_k_equals_n_and_k_zero(n):
             np.testing.assert_array_equal(p.labels, lab)
 
 
+@pytest.mark.parametrize("start", [0, 1000])
+def test_dense_tails_far_above_the_old_allocation_bound_decode(start):
+    """A kept run up to N - 1 is forced for the gap coders (nothing is coded), so 300,000 indices fit in
+    a few bytes; the decoder's allocation bound (max_count) must accept that, with every gap codec and
+    with auto (which picks such a stream)."""
+    n = 300_000
+    idx = np.arange(start, n)
+    lab = np.zeros(idx.size, np.int64)
+    pool = GroupedPool([n // 2, n - n // 2])
+    for name in ("adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density", "geometric-gaps", None):
+        choice = {"indices": name} if name else "auto"
+        p = pool if name == "adaptive-gaps-grouped" else None
+        blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=2, codec=choice, pool=p)
+        assert len(blob) < 200
+        np.testing.assert_array_equal(plada_codec.decode(blob, pool=p).indices, idx)
+
+
 def test_full_pool_costs_almost_nothing():
     """k = N leaves no choice: no decision is coded for the indices (4 flush bytes)."""
     codec = get_by_name("adaptive-gaps")
@@ -166,8 +186,14 @@ def test_structureless_coders_reach_the_order0_bound():
     lab = rng.integers(0, c, size=k).astype(np.int64)
     gaps = get_by_name("adaptive-gaps-density").encode(idx, StreamContext(n, c, k))
     labels = get_by_name("uniform-labels").encode(lab, StreamContext(n, c, k, indices=idx))
-    bound = (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / log(2) / 8 + k * log2(c) / 8
+    index_bound = (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / log(2) / 8
+    bound = index_bound + k * log2(c) / 8
     assert len(gaps) + len(labels) <= 1.01 * bound
+    # geometric-gaps models these gaps exactly (a geometric law of the exact mean gap): within 0.1 %
+    geo = get_by_name("geometric-gaps").encode(idx, StreamContext(n, c, k))
+    assert len(geo) <= 1.001 * index_bound + 4 and len(geo) < len(gaps)
+    blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
+    assert [s["codec"] for s in plada_codec.inspect(blob)["sections"]] == ["geometric-gaps", "uniform-labels"]
     assert len(labels) <= k * log2(c) / 8 + 8  # 16-bit probabilities lose almost nothing
 
 

@@ -15,10 +15,11 @@ from plada_codec.registry import StreamContext, get_by_name
 HERE = Path(__file__).resolve().parents[2] / "docs" / "vectors" / "compact"
 NAMES = [f"{i}_{c}" for i in ("tiny", "folders", "uniform")
          for c in ("adaptive_gaps", "adaptive_gaps_grouped", "adaptive_gaps_density", "adaptive_labels",
-                   "adaptive_labels_grouped", "uniform_labels")]
+                   "adaptive_labels_grouped", "uniform_labels", "geometric_gaps")]
 TINY_HEX = {"tiny_adaptive_gaps": "828c301880", "tiny_adaptive_gaps_grouped": "f1f4553e0000",
             "tiny_adaptive_labels": "b6000000", "tiny_adaptive_labels_grouped": "bdc718e3",
-            "tiny_adaptive_gaps_density": "9f4000a2c0", "tiny_uniform_labels": "7b425ecc"}
+            "tiny_adaptive_gaps_density": "9f4000a2c0", "tiny_uniform_labels": "7b425ecc",
+            "tiny_geometric_gaps": "947a3806ad"}
 
 
 def load(name):

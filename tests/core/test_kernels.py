@@ -10,6 +10,7 @@ import pytest
 
 from plada_codec import _ext
 from plada_codec._ext import status
+from plada_codec.codecs.geometric_gaps import model_tables
 from plada_codec.codecs.packed_delta import max_encoded_size
 from plada_codec.codecs.rans_labels import TOTAL, quantize
 
@@ -222,6 +223,47 @@ def gen_rans_decode(rng):
     yield (data[:3].copy(), k, freq, cum, lut, np.zeros(k, np.int64))
 
 
+def _tail_cases(rng):
+    """Subsets that end in a kept run up to N - 1 (a forced tail for the gap coders), and all-kept."""
+    n = int(rng.choice([1, 2, 9, 130, 1000]))
+    head = np.sort(rng.choice(n, size=int(rng.integers(0, n + 1)), replace=False))
+    tail = np.arange(int(rng.integers(0, n + 1)), n)
+    yield np.union1d(head[head < (tail[0] if tail.size else n)], tail).astype(np.int64), n
+    yield np.arange(n, dtype=np.int64), n
+
+
+def gen_geometric_encode(rng):
+    freq, cum, _ = model_tables()
+    idx, n = rand_indices(rng)
+    yield (idx, n, freq, cum, np.zeros(5 * len(idx) + 64, np.uint8))
+    yield (idx, n, freq, cum, np.zeros(4, np.uint8))  # too small: OVERFLOW (or 0 bytes when k == 0)
+    for idx, n in _tail_cases(rng):
+        yield (idx, n, freq, cum, np.zeros(5 * len(idx) + 64, np.uint8))
+
+
+def gen_geometric_decode(rng):
+    freq, cum, lut = model_tables()
+    enc = _ext.kernel("geometric.geometric_encode", "reference")
+    cases = [rand_indices(rng), *(_tail_cases(rng))]
+    for idx, n in cases:
+        out = np.zeros(5 * len(idx) + 64, np.uint8)
+        nb = enc(idx, n, freq, cum, out)
+        data = out[:nb].copy()
+        k = len(idx)
+        yield (data, n, freq, cum, lut, np.zeros(k, np.int64))
+        if k:
+            # another N: another model
+            yield (data, max(k, int(idx[-1])), freq, cum, lut, np.zeros(k, np.int64))
+            yield (data, n, freq, cum, lut, np.zeros(k - 1, np.int64))
+        for bad in mutations(rng, data, 8):
+            yield (bad, n, freq, cum, lut, np.zeros(k, np.int64))
+        yield (data[:3].copy(), n, freq, cum, lut, np.zeros(k, np.int64))
+
+
+def gen_geometric_tables(rng):
+    yield (np.zeros(96 * 64, np.int64), np.zeros(96 * 65, np.int64), np.zeros(96 * 256, np.int64))
+
+
 CASES = {
     ("bitpack", "pack_bits"): gen_pack_bits,
     ("bitpack", "unpack_bits"): gen_unpack_bits,
@@ -234,6 +276,9 @@ CASES = {
     ("bitmap", "bitmap_decode"): gen_bitmap_decode,
     ("rans", "rans_encode"): gen_rans_encode,
     ("rans", "rans_decode"): gen_rans_decode,
+    ("geometric", "geometric_encode"): gen_geometric_encode,
+    ("geometric", "geometric_decode"): gen_geometric_decode,
+    ("geometric", "geometric_tables"): gen_geometric_tables,
 }
 
 
@@ -369,3 +414,8 @@ def test_pinned_streams():
         out = np.zeros(2, np.uint8)
         assert k("bitmap.bitmap_encode")(np.array([3, 7, 8]), 10, out) == 2
         assert out.tolist() == [0x88, 0x01]
+        out = np.zeros(16, np.uint8)
+        # geometric-gaps, docs/FORMAT.md §6.4b: the final rANS state 0x6656b8ed, no renormalisation byte
+        freq, cum, _ = model_tables()
+        assert k("geometric.geometric_encode")(np.array([3, 7, 8]), 10, freq, cum, out) == 4
+        assert out[:4].tolist() == [0xED, 0xB8, 0x56, 0x66]

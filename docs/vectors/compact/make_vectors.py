@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""Write the golden vectors of the adaptive codecs (docs/codecs/adaptive.md) once; see README.md.
+"""Write the golden vectors of the compact codecs (docs/codecs/adaptive.md, docs/FORMAT.md §6.4b) once;
+see README.md.
 
     python docs/vectors/compact/make_vectors.py           # writes missing vectors, never overwrites
     python docs/vectors/compact/make_vectors.py --force   # only with a deliberate model change
 
 Each vector is one codec stream (the bytes of a section, without the container) made by the *reference*
-kernels (plada_codec/_ext/adaptive_ref.py): ``NAME.bin`` plus ``NAME.json`` holding the input (N, C,
+kernels (plada_codec/_ext/adaptive_ref.py, geometric_ref.py): ``NAME.bin`` plus ``NAME.json`` holding the input (N, C,
 indices, labels, folder sizes), the codec and the SHA-256 of the stream.  tests/compact/test_vectors.py
 checks that both backends decode each stream to its input and that the encoders reproduce it byte for
 byte.  ``trace.txt`` lists every binary decision of the worked example (docs/codecs/adaptive.md).
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from plada_codec._ext import adaptive_ref as ref
+from plada_codec._ext import geometric_ref
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,6 +76,8 @@ def encode(codec: str, inp: dict) -> bytes:
         n = ref.density_encode(idx, inp["pool_size"], out)
     elif codec == "uniform-labels":
         n = ref.uniform_labels_encode(lab, inp["num_classes"], out)
+    elif codec == "geometric-gaps":
+        n = geometric_ref.geometric_encode(idx, inp["pool_size"], out)
     else:
         n = ref.labels_encode(idx, lab, inp["num_classes"], gstart, int(codec.endswith("grouped")), out)
     assert n >= 0, n
@@ -81,7 +85,10 @@ def encode(codec: str, inp: dict) -> bytes:
 
 
 CODECS = {"adaptive-gaps": 0x30, "adaptive-gaps-grouped": 0x31, "adaptive-gaps-density": 0x32,
-          "adaptive-labels": 0x40, "adaptive-labels-grouped": 0x41, "uniform-labels": 0x42}
+          "adaptive-labels": 0x40, "adaptive-labels-grouped": 0x41, "uniform-labels": 0x42,
+          "geometric-gaps": 0x13}
+#: the codecs of the binary arithmetic coder, whose decisions trace() lists
+TRACED = [c for c in CODECS if c != "geometric-gaps"]
 
 
 class TracingEncoder(ref.Encoder):
@@ -113,7 +120,7 @@ class TracingEncoder(ref.Encoder):
 def trace() -> str:
     inp = tiny()
     lines = []
-    for codec in CODECS:
+    for codec in TRACED:
         log = []
         enc = TracingEncoder(1 << 20, log, {})
         orig_contexts = ref.Contexts
