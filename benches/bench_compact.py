@@ -42,7 +42,7 @@ def _rate(benchmark, k):
     benchmark.extra_info["M_per_s"] = round(k / benchmark.stats.stats.min / 1e6, 2)
 
 
-CODECS = ["adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density",
+CODECS = ["geometric-gaps", "adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density",
           "adaptive-labels", "adaptive-labels-grouped", "uniform-labels"]
 
 
@@ -92,7 +92,7 @@ def test_payload_decode_with_labels(benchmark, grouped, which):
 
 @pytest.mark.parametrize("which", [BIG, REAL])
 def test_auto_payload_decode(benchmark, which):
-    """The whole payload as ``codec="auto"`` writes it (BIG: adaptive-gaps-density + uniform-labels), decoded
+    """The whole payload as ``codec="auto"`` writes it (BIG: geometric-gaps + uniform-labels), decoded
     with labels: the figure the issue's ">= 20 M kept indices/s" refers to."""
     idx, lab, n, c, _ = load_corpus(which)
     blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
@@ -104,26 +104,35 @@ def test_auto_payload_decode(benchmark, which):
     _rate(benchmark, idx.size)
 
 
+@pytest.mark.parametrize("verify", [True, False])
 @pytest.mark.parametrize("which", [BIG, REAL])
-def test_auto_encode(benchmark, which):
-    """codec="auto": every candidate of every section tried, plus the built-in verification decode."""
+def test_auto_encode(benchmark, which, verify):
+    """codec="auto": every candidate of every section tried (all cores), with or without the built-in
+    verification decode of the result."""
     idx, lab, n, c, _ = load_corpus(which)
     blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
     assert np.array_equal(plada_codec.decode(blob).labels, lab)
     benchmark.extra_info["bytes"] = len(blob)
-    benchmark.pedantic(plada_codec.encode, args=(idx, lab), kwargs=dict(pool_size=n, num_classes=c),
-                       rounds=3, iterations=1)
+    benchmark.pedantic(plada_codec.encode, args=(idx, lab),
+                       kwargs=dict(pool_size=n, num_classes=c, verify=verify), rounds=7, iterations=1)
     _rate(benchmark, idx.size)
 
 
-@pytest.mark.parametrize("name", ["gaps", "labels"])
+@pytest.mark.parametrize("name", ["gaps", "labels", "geometric"])
 @pytest.mark.parametrize("backend", ["numba", "reference"])
 def test_kernel_backends(benchmark, name, backend):
     """Numba against the plain-Python reference on a small payload (the reference is ~100x slower)."""
     idx, lab, n, c, _ = load_corpus(SMALL)
     out = np.zeros(5 * idx.size + 64, np.uint8)
     nofold = np.zeros(1, np.int64)
-    if name == "gaps":
+    if name == "geometric":
+        from plada_codec.codecs.geometric_gaps import model_tables
+
+        freq, cum, lut = model_tables()
+        m = kernel("geometric.geometric_encode", "numba")(idx, n, freq, cum, out)
+        dec = kernel("geometric.geometric_decode", backend)
+        args, want = (out[:m].copy(), n, freq, cum, lut, np.empty(idx.size, np.int64)), idx
+    elif name == "gaps":
         m = kernel("adaptive.gaps_encode", "numba")(idx, n, out)
         dec = kernel("adaptive.gaps_decode", backend)
         args, want = (out[:m].copy(), n, np.empty(idx.size, np.int64)), idx
