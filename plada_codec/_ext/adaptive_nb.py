@@ -116,7 +116,9 @@ def _code(mode, x1, x2, x, pos, buf, bit, T, i, lim):
     x2 = (xmid & m) | (x2 & ~m)
     x1 = ((xmid + 1) & ~m) | (x1 & m)
     d = DIV[n]
-    p += ((((65536 - p) * d) >> 16) & m) - (((p * d) >> 16) & ~m)
+    # toward 65536 (bit 1) or 0 (bit 0) by floor(|target - p| * d / 2**16), in one multiplication: for a 0
+    # bit, (-p d + 65535) >> 16 == -((p d) >> 16)
+    p += ((((65536 & m) - p) * d) + (65535 & ~m)) >> 16
     p = min(max(p, PMIN), PMAX)
     n += 1 if n < lim else 0
     T[i] = (p << 8) | n
