@@ -83,7 +83,7 @@ def geometric_tables(freq, cum, lut):
 @njit(cache=True, inline="always")
 def _level(rp, rk):
     """(table, s) for the next gap: q = bitlen(rp // rk) (the octave of the mean gap), f in [0, 8) its
-    eighth within the octave, s = max(0, q - 4) low bits sent raw.  Needs 1 <= rk < rp < 2**40."""
+    eighth within the octave, s = max(0, q - 4) low bits sent raw.  Needs 1 <= rk < rp < 2**32."""
     d = _bitlen(rp) - _bitlen(rk)
     q = d + 1 if rp >= (rk << d) else d
     f = 0
@@ -129,8 +129,7 @@ def geometric_encode(idx, pool_size, freq, cum, out):
         # raw low bits in chunks of <= 16 from the top (the first chunk holds the odd width); the
         # decoder reads them top chunk first, so they are pushed bottom chunk first
         w = (u - 1) & ((1 << s) - 1)
-        nch = (s + 15) >> 4
-        m = nch
+        m = (s + 15) >> 4
         for ci in range(m - 1, -1, -1):
             c = (s - 16 * (m - 1)) if ci == 0 else 16
             shift = 16 * (m - 1 - ci)
