@@ -17,7 +17,7 @@ import plada_codec
 from plada_codec._ext import kernel
 from plada_codec.registry import StreamContext, get_by_name
 
-from conftest import load_corpus
+from conftest import load_corpus, record_rate
 
 BIG = "control_uniform_C100_21K_k10.npz"      # 1.4 M indices, random: the speed payload
 REAL = "CUB-200_21K_k5.npz"                    # 710 k indices, calibrated (folder-structured)
@@ -38,10 +38,6 @@ def _contexts(payload):
             StreamContext(n, c, idx.size, indices=idx, groups=groups))
 
 
-def _rate(benchmark, k):
-    benchmark.extra_info["M_per_s"] = round(k / benchmark.stats.stats.min / 1e6, 2)
-
-
 CODECS = ["geometric-gaps", "adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density",
           "adaptive-labels", "adaptive-labels-grouped", "uniform-labels"]
 
@@ -58,7 +54,7 @@ def test_decode(benchmark, name, which):
     assert np.array_equal(codec.decode(data, ctx), values)
     benchmark.extra_info["bytes"] = len(data)
     benchmark(codec.decode, data, ctx)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("name", CODECS)
@@ -71,7 +67,7 @@ def test_encode(benchmark, name, which):
     values, ctx = (lab, lctx) if "labels" in name else (idx, ictx)
     assert np.array_equal(codec.decode(codec.encode(values, ctx), ctx), values)
     benchmark(codec.encode, values, ctx)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("grouped", [False, True])
@@ -87,7 +83,7 @@ def test_payload_decode_with_labels(benchmark, grouped, which):
     assert np.array_equal(p.indices, idx) and np.array_equal(p.labels, lab)
     benchmark.extra_info["bytes"] = len(blob)
     benchmark(plada_codec.decode, blob, pool)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("which", [BIG, REAL])
@@ -101,7 +97,7 @@ def test_auto_payload_decode(benchmark, which):
     benchmark.extra_info["bytes"] = len(blob)
     benchmark.extra_info["codecs"] = "+".join(s["codec"] for s in plada_codec.inspect(blob)["sections"])
     benchmark(plada_codec.decode, blob)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("verify", [True, False])
@@ -115,7 +111,7 @@ def test_auto_encode(benchmark, which, verify):
     benchmark.extra_info["bytes"] = len(blob)
     benchmark.pedantic(plada_codec.encode, args=(idx, lab),
                        kwargs=dict(pool_size=n, num_classes=c, verify=verify), rounds=7, iterations=1)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("name", ["gaps", "labels", "geometric"])
@@ -142,7 +138,7 @@ def test_kernel_backends(benchmark, name, backend):
         args, want = (out[:m].copy(), idx, c, nofold, 0, np.empty(idx.size, np.int64)), lab
     assert dec(*args) == 0 and np.array_equal(args[-1], want)
     benchmark.pedantic(dec, args=args, rounds=3 if backend == "numba" else 1, iterations=1)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 # ------------------------------------------------------------------------------------------------ peers
@@ -162,7 +158,7 @@ def test_zstd19_paper_layout_decode(benchmark, which):
     assert d.decompress(frame) == raw
     benchmark.extra_info["bytes"] = len(frame)
     benchmark(d.decompress, frame)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("which", [BIG, REAL])
@@ -173,7 +169,7 @@ def test_pcodec_indices(benchmark, which):
     assert np.array_equal(standalone.simple_decompress(data), idx)
     benchmark.extra_info["bytes"] = len(data)
     benchmark(standalone.simple_decompress, data)
-    _rate(benchmark, idx.size)
+    record_rate(benchmark, idx.size)
 
 
 @pytest.mark.parametrize("which", [BIG, REAL])
@@ -193,4 +189,4 @@ def test_constriction_rans_labels(benchmark, which):
     assert np.array_equal(decode(), symbols)
     benchmark.extra_info["bytes"] = int(words.nbytes)
     benchmark(decode)
-    _rate(benchmark, lab.size)
+    record_rate(benchmark, lab.size)

@@ -19,7 +19,7 @@ import plada_codec
 from plada_codec._ext import kernel
 from plada_codec.codecs.packed_delta import BLOCK, max_encoded_size
 
-from conftest import load_corpus
+from conftest import load_corpus, record_rate
 
 
 def _packed_stream(idx):
@@ -38,7 +38,7 @@ def test_packed_delta_decode(benchmark, big_payload, backend):
     assert np.array_equal(out, idx)
     benchmark.extra_info["indices"] = len(idx)
     benchmark(dec, data, len(idx), BLOCK, n, out)
-    benchmark.extra_info["M_indices_per_s"] = len(idx) / benchmark.stats.stats.min / 1e6
+    record_rate(benchmark, len(idx), "M_indices_per_s")
 
 
 def test_packed_delta_encode(benchmark, big_payload):
@@ -46,7 +46,7 @@ def test_packed_delta_encode(benchmark, big_payload):
     enc = kernel("delta_for.delta_for_encode", "numba")
     out = np.zeros(max_encoded_size(len(idx)), dtype=np.uint8)
     benchmark(enc, idx, BLOCK, out)
-    benchmark.extra_info["M_indices_per_s"] = len(idx) / benchmark.stats.stats.min / 1e6
+    record_rate(benchmark, len(idx), "M_indices_per_s")
 
 
 def test_zstd19_gap_decode(benchmark, big_payload):
@@ -62,7 +62,7 @@ def test_zstd19_gap_decode(benchmark, big_payload):
 
     assert np.array_equal(run(), idx)
     benchmark(run)
-    benchmark.extra_info["M_indices_per_s"] = len(idx) / benchmark.stats.stats.min / 1e6
+    record_rate(benchmark, len(idx), "M_indices_per_s")
 
 
 @pytest.mark.parametrize("codec", ["packed", "auto"])
@@ -74,7 +74,7 @@ def test_full_decode(benchmark, big_payload, codec):
     assert np.array_equal(p.indices, idx) and np.array_equal(p.labels, lab)
     benchmark(plada_codec.decode, blob)
     benchmark.extra_info["bytes"] = len(blob)
-    benchmark.extra_info["M_indices_per_s"] = len(idx) / benchmark.stats.stats.min / 1e6
+    record_rate(benchmark, len(idx), "M_indices_per_s")
 
 
 def test_cold_cli_decode(benchmark, tmp_path):
@@ -91,4 +91,4 @@ def test_cold_cli_decode(benchmark, tmp_path):
 
     benchmark.pedantic(run, rounds=5, iterations=1)
     benchmark.extra_info["payload_bytes"] = os.path.getsize(pld)
-    assert benchmark.stats.stats.median < 1.0
+    assert benchmark.stats is None or benchmark.stats.stats.median < 1.0

@@ -15,6 +15,13 @@ def load_corpus(name: str):
             int(z["num_classes"]), z["group_sizes"].astype(np.int64))
 
 
+def record_rate(benchmark, count: int, key: str = "M_per_s") -> None:
+    """Store ``count / best time`` in millions per second; nothing under --benchmark-disable (the
+    benchmarks then run once as plain tests and have no timings)."""
+    if benchmark.stats is not None:
+        benchmark.extra_info[key] = round(count / benchmark.stats.stats.min / 1e6, 2)
+
+
 @pytest.fixture(scope="session")
 def big_payload():
     """The 1.4 M-index control payload the issues' speed figures refer to."""
