@@ -96,6 +96,20 @@ def _level(rp, rk):
     return (tq - 1) * SUB + f, s
 
 
+@njit(cache=True, inline="always")
+def _renorm_out(x, fr, p, out):
+    """Before a step of frequency ``fr``: emit the low bytes of ``x`` (backwards from ``p``) until
+    ``x < 2**15 fr``; returns (x, p), p = -1 when ``out`` is full."""
+    xmax = (RANS_L >> SCALE << 8) * fr
+    while x >= xmax:
+        p -= 1
+        if p < 0:
+            return x, -1
+        out[p] = x & 0xFF
+        x >>= 8
+    return x, p
+
+
 @njit(cache=True, nogil=True)
 def geometric_encode(idx, pool_size, freq, cum, out):
     """Code sorted unique ``idx`` (int64, in [0, pool_size)) into ``out`` with the tables of
@@ -135,13 +149,9 @@ def geometric_encode(idx, pool_size, freq, cum, out):
             shift = 16 * (m - 1 - ci)
             ww = (w >> shift) & ((1 << c) - 1)
             fr = 1 << (SCALE - c)
-            xmax = (RANS_L >> SCALE << 8) * fr
-            while x >= xmax:
-                p -= 1
-                if p < 0:
-                    return OVERFLOW
-                out[p] = x & 0xFF
-                x >>= 8
+            x, p = _renorm_out(x, fr, p, out)
+            if p < 0:
+                return OVERFLOW
             x = ((x >> (SCALE - c)) << SCALE) + (x & (fr - 1)) + (ww << (SCALE - c))
         v = (u - 1) >> s
         nesc = v // ESC
@@ -149,13 +159,9 @@ def geometric_encode(idx, pool_size, freq, cum, out):
         for e in range(nesc + 1):
             i = tab * NSYM + sym
             fr = freq[i]
-            xmax = (RANS_L >> SCALE << 8) * fr
-            while x >= xmax:
-                p -= 1
-                if p < 0:
-                    return OVERFLOW
-                out[p] = x & 0xFF
-                x >>= 8
+            x, p = _renorm_out(x, fr, p, out)
+            if p < 0:
+                return OVERFLOW
             qt = (x * rcp[i]) >> rsh[i] if fr > 1 else x
             x = (qt << SCALE) + (x - qt * fr) + cum[tab * (NSYM + 1) + sym]
             sym = ESC
