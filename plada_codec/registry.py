@@ -84,8 +84,9 @@ class Codec:
     def max_count(self, nbytes: int, ctx: StreamContext) -> int:
         """The largest number of values ``nbytes`` of this codec can hold.  The decoder checks the declared
         k against it (INDICES and JOINT sections) before allocating anything, so a tiny section cannot
-        make it allocate k-sized arrays.  The default suits adaptive arithmetic coders, whose cheapest
-        binary decision costs more than 1/4096 bit; codecs with a tighter bound override it."""
+        make it allocate k-sized arrays.  The default assumes that every value costs at least one coded
+        decision of more than 1/4096 bit; codecs with a tighter bound override it, and so do codecs that
+        imply values for free (the gap coders' forced tails: their bound is N)."""
         return 8 * 4096 * nbytes + 4096
 
     def __repr__(self) -> str:

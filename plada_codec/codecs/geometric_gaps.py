@@ -15,6 +15,7 @@ from typing import Tuple
 import numpy as np
 
 from .._ext import kernel
+from .._ext.geometric_ref import NSYM, NTAB
 from .._ext.status import OVERFLOW, raise_for
 from ..registry import Codec, SectionType, StreamContext, register
 from ._common import as_u8
@@ -25,9 +26,9 @@ def model_tables() -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(freq, cum, lut) of the 96 static tables, computed once per process by the numpy reference (about
     a millisecond, no compiler needed: a cold decode does not import Numba).  The Numba kernel
     ``geometric_tables`` computes the same arrays (tests check)."""
-    freq = np.zeros(96 * 64, np.int64)
-    cum = np.zeros(96 * 65, np.int64)
-    lut = np.zeros(96 * 256, np.int64)
+    freq = np.zeros(NTAB * NSYM, np.int64)
+    cum = np.zeros(NTAB * (NSYM + 1), np.int64)
+    lut = np.zeros(NTAB * 256, np.int64)
     kernel("geometric.geometric_tables", "reference")(freq, cum, lut)
     for a in (freq, cum, lut):
         a.setflags(write=False)
