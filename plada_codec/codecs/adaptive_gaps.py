@@ -91,13 +91,13 @@ class AdaptiveGapsGrouped(Codec):
 
 
 class AdaptiveGapsDensity(AdaptiveGaps):
-    """Superseded by ``geometric-gaps`` (0x0013), which is smaller on every subset this coder was built
-    for and about 2.5x faster to decode: still decoded, no longer tried by ``codec="auto"``."""
+    """On uniformly random subsets ``geometric-gaps`` (0x0013) is smaller and about 2.5x faster to
+    decode; this coder learns the shape of the gaps instead, which wins on small clustered selections
+    (the demo's: 1-4 % smaller than adaptive-gaps at k = 479-957), so ``codec="auto"`` tries both."""
 
     codec_id = 0x0032
     name = "adaptive-gaps-density"
     routine = "density"
-    auto = False
 
 
 register(AdaptiveGaps())

@@ -33,8 +33,7 @@ def test_registered_ids():
             "geometric-gaps": (0x13, SectionType.INDICES, False)}
     for name, (cid, section, groups) in want.items():
         c = get_by_name(name)
-        # 0x32 is superseded by 0x13: still decoded, no longer tried by codec="auto"
-        assert (c.codec_id, c.section, c.needs_groups, c.auto) == (cid, section, groups, cid != 0x32)
+        assert (c.codec_id, c.section, c.needs_groups, c.auto) == (cid, section, groups, True)
 
 
 @st.composite

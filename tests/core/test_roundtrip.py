@@ -192,7 +192,7 @@ def test_roundtrip_every_codec(case):
                 raise
             continue  # a later codec that declines this input
         sizes[codec_id((codec, needs_groups))] = len(blob)
-    # auto keeps the smallest of the non-grouped candidates (codecs it tries: not the superseded 0x32)
+    # auto keeps the smallest of the non-grouped candidates it tries
     non_grouped = [sizes[codec_id(cc)] for cc in CODECS
                    if not cc[1] and codec_id(cc) in sizes and all_auto(cc[0])]
     assert sizes["auto"] <= min(non_grouped)
