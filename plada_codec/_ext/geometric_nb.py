@@ -123,15 +123,6 @@ def geometric_encode(idx, pool_size, freq, cum, out):
     while j >= 0 and idx[j] == pool_size - k + j:
         j -= 1
     last = min(j + 1, k - 1) if pool_size != k else -1
-    # x // f without a division (x < 2**31 here): q = (x * rcp) >> (31 + sh) with rcp = ceil(2**(31 + sh) / f),
-    # 2**sh >= f (Alverson's rounding-up reciprocal, exact for every x < 2**31); f == 1 needs none
-    rcp = np.empty(NTAB * NSYM, np.int64)
-    rsh = np.empty(NTAB * NSYM, np.int64)
-    for i in range(NTAB * NSYM):
-        f = freq[i]
-        sh = _bitlen(f - 1)
-        rsh[i] = 31 + sh
-        rcp[i] = ((1 << (31 + sh)) + f - 1) // f
     p = out.shape[0]
     x = RANS_L
     for t in range(last, -1, -1):
@@ -157,13 +148,11 @@ def geometric_encode(idx, pool_size, freq, cum, out):
         nesc = v // ESC
         sym = v - nesc * ESC
         for e in range(nesc + 1):
-            i = tab * NSYM + sym
-            fr = freq[i]
+            fr = freq[tab * NSYM + sym]
             x, p = _renorm_out(x, fr, p, out)
             if p < 0:
                 return OVERFLOW
-            qt = (x * rcp[i]) >> rsh[i] if fr > 1 else x
-            x = (qt << SCALE) + (x - qt * fr) + cum[tab * (NSYM + 1) + sym]
+            x = ((x // fr) << SCALE) + (x % fr) + cum[tab * (NSYM + 1) + sym]
             sym = ESC
     if p < 4:
         return OVERFLOW
