@@ -550,6 +550,15 @@ def uniform_labels_decode(data, num_classes, out):
 # r0 says whether the previous label had rank 0.  0x41 empties the list at each new folder; 0x40 halves
 # all counts when the coded label's count reaches AGE_LIMIT, dropping those that reach 0.
 
+@njit(cache=True, inline="always")
+def _forget(mode, where, lst, D):
+    """Empty the candidate list (the encoder also clears the positions of its classes); returns 0."""
+    if mode == 0:
+        for q in range(D):
+            where[lst[q]] = -1
+    return 0
+
+
 @njit(cache=True, nogil=True)
 def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     k = idx.shape[0]
@@ -562,6 +571,8 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     PT = _table(TC << L)
     lst = np.zeros(MAXLIST, np.int64)
     cnt = np.zeros(MAXLIST, np.int64)
+    # encoder only: where[c] = the list position of class c, or -1 (the search without a scan)
+    where = np.full(num_classes if mode == 0 else 1, -1, np.int64)
     x1 = 0
     x2 = MASK32
     x, pos = _start(mode, buf)
@@ -581,12 +592,12 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                 newf = 1
             if newf:
                 infolder = 0
-                D = 0
+                D = _forget(mode, where, lst, D)
             gq = _bitlen(infolder)
         else:
             gq = _bitlen(i - prev) - 1
             if gq * 16 > lslow + RESET_MARGIN:
-                D = 0
+                D = _forget(mode, where, lst, D)
             lslow += (gq * 16 - lslow) >> 3
         if gq > 7:
             gq = 7
@@ -603,10 +614,7 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
             esc = 1
             if D > 0:
                 if mode == 0:
-                    for j in range(D):
-                        if lst[j] == lab:
-                            r = j
-                            break
+                    r = where[lab]
                     esc = 1 if r < 0 else 0
                 esc, x1, x2, x, pos = _code(mode, x1, x2, x, pos, buf, esc, PE, c, LIM_FLAG)
                 if not esc:
@@ -637,23 +645,34 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
             if r < 0:
                 if D < MAXLIST:
                     D += 1
+                elif mode == 0:
+                    where[lst[D - 1]] = -1  # the last entry leaves the list
                 r = D - 1
                 cnt[r] = 0
             cr = cnt[r] + 1
             while r > 0 and cnt[r - 1] <= cr:
                 lst[r] = lst[r - 1]
                 cnt[r] = cnt[r - 1]
+                if mode == 0:
+                    where[lst[r]] = r
                 r -= 1
             lst[r] = lab
             cnt[r] = cr
+            if mode == 0:
+                where[lab] = r
             if not grouped and cr >= AGE_LIMIT:
                 j = 0
                 for q in range(D):
                     h = cnt[q] >> 1
+                    c = lst[q]
                     if h > 0:
-                        lst[j] = lst[q]
+                        lst[j] = c
                         cnt[j] = h
+                        if mode == 0:
+                            where[c] = j
                         j += 1
+                    elif mode == 0:
+                        where[c] = -1
                 D = j
         infolder += 1
     return _finish(mode, x1, pos, buf)
