@@ -39,7 +39,7 @@ def _contexts(payload):
 
 
 CODECS = ["geometric-gaps", "adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density",
-          "adaptive-labels", "adaptive-labels-grouped", "uniform-labels"]
+          "adaptive-labels", "adaptive-labels-grouped", "uniform-labels", "dirichlet-labels"]
 
 
 @pytest.mark.parametrize("name", CODECS)

@@ -26,6 +26,7 @@ OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
 OVERFLOW = status.OVERFLOW
+BAD_FIELD = status.BAD_FIELD
 
 __all__ = [
     "gaps_encode",
@@ -38,6 +39,8 @@ __all__ = [
     "density_decode",
     "uniform_labels_encode",
     "uniform_labels_decode",
+    "dirichlet_labels_encode",
+    "dirichlet_labels_decode",
 ]
 
 MASK32 = 0xFFFFFFFF
@@ -539,6 +542,85 @@ def uniform_labels_encode(labels, num_classes, out):
 @njit(cache=True, nogil=True)
 def uniform_labels_decode(data, num_classes, out):
     return _uniform_run(1, out, num_classes, data.copy())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# codec 0x43: labels as iid draws of an unknown distribution (Dirichlet prior alpha = 2**-a per class): the
+# class id through a binary tree over [0, 2**L), L = bitlen(C - 1), whose split probabilities are the
+# exact ratios of the subtrees' weights W = (count << a) + (classes below C in the subtree), as 16-bit
+# fixed decisions.  The first stream byte holds a (0..DIRICHLET_MAX_SHIFT); the coder stream follows.
+
+DIRICHLET_MAX_SHIFT = 7
+
+
+@njit(cache=True, inline="always")
+def _subtree_classes(node, depth, L, C):
+    """How many classes below C the tree node ``node`` (at ``depth``, root 1 at depth 0) covers."""
+    span = 1 << (L - depth)
+    lo = (node - (1 << depth)) * span
+    v = C - lo
+    return min(max(v, 0), span)
+
+
+@njit(cache=True, nogil=True)
+def _dirichlet_run(mode, labels, num_classes, shift, buf):
+    k = labels.shape[0]
+    C = num_classes
+    L = _bitlen(C - 1)
+    cnt = np.zeros(2 << L, np.int64)
+    x1 = 0
+    x2 = MASK32
+    x, pos = _start(mode, buf)
+    for t in range(k):
+        lab = 0
+        if mode == 0:
+            lab = labels[t]
+            if lab < 0 or lab >= C:
+                return OUT_OF_RANGE
+        node = 1
+        w = (cnt[1] << shift) + C  # weight of the current node
+        for d in range(L):
+            right = 2 * node + 1
+            wr = (cnt[right] << shift) + _subtree_classes(right, d + 1, L, C)
+            bit = 0
+            if mode == 0:
+                bit = (lab >> (L - 1 - d)) & 1
+            if wr > 0:  # else the right subtree holds no class: 0 without a decision
+                p = np.int64(np.uint64(wr << 16) // np.uint64(w))  # unsigned: no sign fix-up
+                if p < 1:
+                    p = 1
+                bit, x1, x2, x, pos = _code_fixed(mode, x1, x2, x, pos, buf, bit, p)
+            cnt[node] += 1
+            node = 2 * node + bit
+            w = wr if bit else w - wr
+        cnt[node] += 1
+        if mode:
+            labels[t] = node - (1 << L)
+        if _over(mode, pos, buf):
+            return TRUNCATED if mode else OVERFLOW
+    return _finish(mode, x1, pos, buf)
+
+
+@njit(cache=True, nogil=True)
+def dirichlet_labels_encode(labels, num_classes, shift, out):
+    """Code ``labels`` (int64, < num_classes) with prior 2**-shift per class; ``out[0]`` gets ``shift``."""
+    if shift < 0 or shift > DIRICHLET_MAX_SHIFT:
+        return BAD_FIELD
+    if out.shape[0] < 1:
+        return OVERFLOW
+    out[0] = shift
+    n = _dirichlet_run(0, labels, num_classes, shift, out[1:])
+    return n + 1 if n >= 0 else n
+
+
+@njit(cache=True, nogil=True)
+def dirichlet_labels_decode(data, num_classes, out):
+    if data.shape[0] < 1:
+        return TRUNCATED
+    shift = np.int64(data[0])
+    if shift > DIRICHLET_MAX_SHIFT:
+        return BAD_FIELD
+    return _dirichlet_run(1, out, num_classes, shift, data[1:].copy())
 
 
 # ---------------------------------------------------------------------------------------------------------

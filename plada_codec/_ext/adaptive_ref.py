@@ -14,6 +14,7 @@ OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
 OVERFLOW = status.OVERFLOW
+BAD_FIELD = status.BAD_FIELD
 
 __all__ = [
     "gaps_encode",
@@ -26,6 +27,8 @@ __all__ = [
     "density_decode",
     "uniform_labels_encode",
     "uniform_labels_decode",
+    "dirichlet_labels_encode",
+    "dirichlet_labels_decode",
 ]
 
 PMIN, PMAX = 32, 65536 - 32
@@ -420,6 +423,77 @@ def uniform_labels_encode(labels, num_classes, out):
 
 def uniform_labels_decode(data, num_classes, out):
     return _decode_with(_uniform, data, out, int(num_classes))
+
+
+# ------------------------------------------------------------------------------------------------ 0x43
+
+DIRICHLET_MAX_SHIFT = 7
+
+
+class DirichletTree:
+    """Counts of the coded classes on a binary tree over [0, 2**L): a node's weight is its count times
+    2**shift plus the number of classes below C it covers (the prior: 2**-shift per class)."""
+
+    def __init__(self, num_classes: int, shift: int):
+        self.C, self.shift = num_classes, shift
+        self.L = _bitlen(num_classes - 1)
+        self.count = {}
+
+    def weight(self, node: int) -> int:
+        depth = _bitlen(node) - 1
+        span = 1 << (self.L - depth)
+        classes = min(max(self.C - (node - (1 << depth)) * span, 0), span)
+        return (self.count.get(node, 0) << self.shift) + classes
+
+    def code(self, coder, lab: int) -> int:
+        """Code one class id (docs/codecs/adaptive.md, section 7c); returns it."""
+        node = 1
+        path = [1]
+        for s in range(self.L - 1, -1, -1):
+            right = 2 * node + 1
+            w_right = self.weight(right)
+            bit = (lab >> s) & 1
+            if w_right > 0:
+                p = max(1, (w_right << 16) // self.weight(node))
+                bit = coder.fixed(bit, p)
+            node = 2 * node + bit
+            path.append(node)
+        for n in path:
+            self.count[n] = self.count.get(n, 0) + 1
+        return node - (1 << self.L)
+
+
+def _dirichlet(coder, labels, num_classes: int, shift: int, decoding: bool) -> None:
+    tree = DirichletTree(num_classes, shift)
+    for t in range(len(labels)):
+        lab = 0 if decoding else int(labels[t])
+        if not 0 <= lab < num_classes:
+            raise _Stop(OUT_OF_RANGE)
+        lab = tree.code(coder, lab)
+        if decoding:
+            labels[t] = lab
+        coder.check()
+
+
+def dirichlet_labels_encode(labels, num_classes, shift, out):
+    shift = int(shift)
+    if not 0 <= shift <= DIRICHLET_MAX_SHIFT:
+        return BAD_FIELD
+    if out.shape[0] < 1:
+        return OVERFLOW
+    out[0] = shift
+    n = _encode_with(_dirichlet, out[1:], labels, int(num_classes), shift)
+    return n + 1 if n >= 0 else n
+
+
+def dirichlet_labels_decode(data, num_classes, out):
+    data = np.asarray(data)
+    if data.shape[0] < 1:
+        return TRUNCATED
+    shift = int(data[0])
+    if shift > DIRICHLET_MAX_SHIFT:
+        return BAD_FIELD
+    return _decode_with(_dirichlet, data[1:], out, int(num_classes), shift)
 
 
 # ------------------------------------------------------------------------------------------ 0x40 / 0x41

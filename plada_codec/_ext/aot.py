@@ -45,6 +45,7 @@ SIGNATURES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     "adaptive.grouped_decode": ("i8", ("u1", "i8", "i8")),
     "adaptive.density_decode": ("i8", ("u1", "int", "i8")),
     "adaptive.uniform_labels_decode": ("i8", ("u1", "int", "i8")),
+    "adaptive.dirichlet_labels_decode": ("i8", ("u1", "int", "i8")),
     "geometric.geometric_decode": ("i8", ("u1", "int", "i8", "i8", "i8", "i8")),
     "adaptive.labels_decode": ("i8", ("u1", "i8", "int", "i8", "int", "i8")),
 }

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 import plada_codec
-from plada_codec.errors import CorruptPayload, DecodeError
+from plada_codec._ext import kernel, status
+from plada_codec.errors import CorruptPayload, DecodeError, TruncatedPayload
 from plada_codec.registry import StreamContext, get_by_name
 
 from .helpers import GroupedPool, folder_payload, mutations
 
 INDEX_CODECS = ["adaptive-gaps", "adaptive-gaps-grouped", "adaptive-gaps-density", "geometric-gaps"]
-LABEL_CODECS = ["adaptive-labels", "adaptive-labels-grouped", "uniform-labels"]
+LABEL_CODECS = ["adaptive-labels", "adaptive-labels-grouped", "uniform-labels", "dirichlet-labels"]
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,36 @@ def test_mutations_raise_decode_errors_or_decode_valid_values(sample):
     assert rejected > total // 2
 
 
+def test_dirichlet_shift_byte_above_7_rejected(sample):
+    """0x43's first byte is the prior exponent a <= 7: 8..255 is a corrupt field (CorruptPayload through
+    the codec, BAD_FIELD from both kernels), 0..7 is a valid choice; an empty stream is truncated."""
+    idx, lab, n, c, groups = sample
+    codec = get_by_name("dirichlet-labels")
+    ctx = StreamContext(n, c, idx.size)
+    data = codec.encode(lab, ctx)
+    assert data[0] <= 7
+    np.testing.assert_array_equal(codec.decode(data, ctx), lab)
+    for first in range(8, 256):
+        bad = bytes([first]) + data[1:]
+        with pytest.raises(CorruptPayload, match="impossible field"):
+            codec.decode(bad, ctx)
+        if first in (8, 128, 255):
+            for backend in ("numba", "reference"):
+                out = np.zeros(idx.size, np.int64)
+                got = kernel("adaptive.dirichlet_labels_decode", backend)(np.frombuffer(bad, np.uint8), c, out)
+                assert got == status.BAD_FIELD, (backend, first, got)
+    for first in range(8):  # another prior decodes to other labels or fails, but never with BAD_FIELD
+        bad = bytes([first]) + data[1:]
+        try:
+            out = codec.decode(bad, ctx)
+        except DecodeError as exc:
+            assert "impossible field" not in str(exc)
+        else:
+            assert out.shape == lab.shape and out.min() >= 0 and out.max() < c
+    with pytest.raises(TruncatedPayload):
+        codec.decode(b"", ctx)
+
+
 def test_garbage_decodes_in_bounded_time():
     """A short garbage stream claiming many values stops early (the decoder reads past the end and
     fails), or runs a bounded number of decisions per value."""
@@ -78,12 +109,14 @@ def test_garbage_decodes_in_bounded_time():
     assert time.perf_counter() - t < 5
 
 
-def test_container_bit_flips_rejected(sample):
+@pytest.mark.parametrize("labels_codec", ["adaptive-labels-grouped", "dirichlet-labels"])
+def test_container_bit_flips_rejected(sample, labels_codec):
     """Through the container, single-bit flips anywhere are rejected (digest or stream checks)."""
     idx, lab, n, c, groups = sample
     pool = GroupedPool(groups)
     blob = plada_codec.encode(idx[:40], lab[:40], pool_size=n, num_classes=c, pool=pool,
-                              codec={"indices": "adaptive-gaps-grouped", "labels": "adaptive-labels-grouped"})
+                              codec={"indices": "adaptive-gaps-grouped", "labels": labels_codec})
+    assert [s["codec"] for s in plada_codec.inspect(blob)["sections"]][1] == labels_codec
     flips = 0
     for byte in range(len(blob)):
         for bit in range(0, 8, 3):

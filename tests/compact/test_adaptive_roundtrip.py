@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import plada_codec
@@ -20,6 +20,7 @@ PAIRS = [
     ({"indices": "adaptive-gaps-grouped", "labels": "adaptive-labels"}, True),
     ({"indices": "adaptive-gaps-density", "labels": "uniform-labels"}, False),
     ({"indices": "geometric-gaps", "labels": "uniform-labels"}, False),
+    ({"indices": "geometric-gaps", "labels": "dirichlet-labels"}, False),
 ]
 
 
@@ -30,6 +31,7 @@ def test_registered_ids():
             "adaptive-labels-grouped": (0x41, SectionType.LABELS, True),
             "adaptive-gaps-density": (0x32, SectionType.INDICES, False),
             "uniform-labels": (0x42, SectionType.LABELS, False),
+            "dirichlet-labels": (0x43, SectionType.LABELS, False),
             "geometric-gaps": (0x13, SectionType.INDICES, False)}
     for name, (cid, section, groups) in want.items():
         c = get_by_name(name)
@@ -72,12 +74,25 @@ def test_codec_objects_roundtrip(case):
         data = codec.encode(idx, ctx)
         assert data is not None
         np.testing.assert_array_equal(codec.decode(data, ctx), idx)
-    for name in ("adaptive-labels", "adaptive-labels-grouped", "uniform-labels"):
+    for name in ("adaptive-labels", "adaptive-labels-grouped", "uniform-labels", "dirichlet-labels"):
         codec = get_by_name(name)
         ctx = StreamContext(n, c, k, indices=idx, groups=groups)
         data = codec.encode(lab, ctx)
         assert data is not None
         np.testing.assert_array_equal(codec.decode(data, ctx), lab)
+
+
+@settings(max_examples=30)
+@given(payloads(), st.integers(0, 7))
+def test_dirichlet_any_shift_roundtrips(case, shift):
+    """0x43 with a forced prior exponent: any of 0..7 decodes (the choice is the encoder's), and the
+    stream's first byte holds it."""
+    idx, lab, n, c, groups = case
+    codec = get_by_name("dirichlet-labels")
+    ctx = StreamContext(n, c, idx.size)
+    data = codec.encode(lab, ctx, shift=shift)
+    assert data is not None and data[0] == shift
+    np.testing.assert_array_equal(codec.decode(data, ctx), lab)
 
 
 @given(payloads())
@@ -238,3 +253,130 @@ def test_uniform_step_widens_a_narrow_straddling_range():
         dec = np.empty(lab.size, np.int64)
         assert kernel("adaptive.uniform_labels_decode", backend)(out[:n].copy(), 3, dec) == 0
         np.testing.assert_array_equal(dec, lab)
+
+
+# ------------------------------------------------------------------------------- 0x43 dirichlet-labels
+
+def zipf_labels(rng, c, k):
+    """Labels drawn iid with p_i proportional to 1 / i (i = 1 .. C), class i - 1."""
+    p = 1.0 / np.arange(1, c + 1)
+    return rng.choice(c, size=k, p=p / p.sum()).astype(np.int64)
+
+
+@pytest.mark.parametrize("c, k, kind", [(100, 20_000, "zipf"), (1000, 14_197, "zipf"), (2, 20_000, "zipf"),
+                                        (2, 5_000, "skew"), (65535, 3_000, "zipf"), (1, 1_000, "zipf")])
+def test_dirichlet_size_matches_its_closed_form(c, k, kind):
+    """The coded size is the Dirichlet code length of the label counts (what best_shift minimises) plus
+    the shift byte and the coder's flush: within 8 bytes, for the extreme shifts and the chosen one."""
+    from plada_codec.codecs.dirichlet_labels import MAX_SHIFT, best_shift, dirichlet_code_bits
+
+    rng = np.random.default_rng(c + k)
+    lab = zipf_labels(rng, c, k) if kind == "zipf" else (rng.random(k) < 0.03).astype(np.int64)
+    counts = np.bincount(lab, minlength=c)
+    codec = get_by_name("dirichlet-labels")
+    ctx = StreamContext(k, c, k)
+    for a in sorted({0, best_shift(counts), MAX_SHIFT}):
+        data = codec.encode(lab, ctx, shift=a)
+        ideal = dirichlet_code_bits(counts, a) / 8
+        assert ideal <= len(data) <= ideal + 8, (a, len(data), ideal)
+    if c == 1:
+        assert len(codec.encode(lab, ctx)) == 5  # no decision: the shift byte and the flush
+
+
+def test_dirichlet_closed_form_is_the_sequential_code_length():
+    """dirichlet_code_bits equals the sum of -log2 (n_c + alpha) / (t + C alpha) label by label, for any
+    order of the labels, and is cheaper than k log2 C for skewed labels."""
+    from math import log2
+
+    from plada_codec.codecs.dirichlet_labels import dirichlet_code_bits
+
+    rng = np.random.default_rng(3)
+    c = 37
+    lab = zipf_labels(rng, c, 500)
+    counts = np.bincount(lab, minlength=c)
+    for a in (0, 2, 7):
+        alpha = 2.0 ** -a
+        for order in (lab, np.sort(lab), rng.permutation(lab)):
+            seen = np.zeros(c)
+            bits = 0.0
+            for t, x in enumerate(order):
+                bits -= log2((seen[x] + alpha) / (t + c * alpha))
+                seen[x] += 1
+            assert abs(bits - dirichlet_code_bits(counts, a)) < 1e-6 * bits
+        assert dirichlet_code_bits(counts, a) < 500 * log2(c)
+    assert dirichlet_code_bits(np.zeros(c, np.int64), 3) == 0
+
+
+def test_best_shift_is_the_argmin():
+    """best_shift picks the exponent with the shortest closed form (ties: the smaller); the encoder
+    ships it in the first byte, and the real streams of that shift are within 2 bytes of the shortest."""
+    from plada_codec.codecs.dirichlet_labels import MAX_SHIFT, best_shift, dirichlet_code_bits
+
+    rng = np.random.default_rng(4)
+    cases = {
+        "uniform C=100": (100, rng.integers(0, 100, 5_000)),
+        "zipf C=1000": (1000, zipf_labels(rng, 1000, 5_000)),
+        "few of many": (65535, rng.choice(rng.choice(65535, 30, replace=False), 2_000)),
+    }
+    chosen = {}
+    codec = get_by_name("dirichlet-labels")
+    for what, (c, lab) in cases.items():
+        lab = np.asarray(lab, np.int64)
+        counts = np.bincount(lab, minlength=c)
+        bits = [dirichlet_code_bits(counts, a) for a in range(MAX_SHIFT + 1)]
+        a = best_shift(counts)
+        assert a == int(np.argmin(bits)) and bits[a] == min(bits), what
+        chosen[what] = a
+        ctx = StreamContext(lab.size, c, lab.size)
+        data = codec.encode(lab, ctx)
+        assert data[0] == a
+        sizes = [len(codec.encode(lab, ctx, shift=s)) for s in range(MAX_SHIFT + 1)]
+        assert len(data) <= min(sizes) + 2, (what, sizes)
+    # the choice is real: a flat prior for many uniform labels, a sparse one for few classes of many,
+    # one in between for Zipf-like labels
+    assert chosen["uniform C=100"] == 0 and chosen["few of many"] == MAX_SHIFT, chosen
+    assert 0 < chosen["zipf C=1000"] < MAX_SHIFT, chosen
+    assert best_shift(np.zeros(10, np.int64)) == 0  # all shifts cost 0 bits: the smallest
+
+
+def test_auto_picks_dirichlet_labels_for_zipf_labels_near_the_order0_bound():
+    """Zipf-like labels (p_i ~ 1/i, C = 1000) of a uniform random subset of the pool: auto chooses 0x43,
+    and the whole payload is within 3 % of the order-0 bound; uniform labels keep 0x42."""
+    from plada_codec.bounds import order0_bound_bits
+
+    rng = np.random.default_rng(5)
+    n, k, c = 14_197_122, 14_197, 1000
+    idx = np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+    lab = zipf_labels(rng, c, k)
+    blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
+    assert [s["codec"] for s in plada_codec.inspect(blob)["sections"]] == ["geometric-gaps", "dirichlet-labels"]
+    bound = order0_bound_bits(n, np.bincount(lab, minlength=c)) / 8
+    assert len(blob) <= 1.03 * bound, (len(blob), bound)
+    p = plada_codec.decode(blob)
+    np.testing.assert_array_equal(p.indices, idx)
+    np.testing.assert_array_equal(p.labels, lab)
+
+    n, k, c = 2_000_000, 20_000, 100
+    idx = np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+    lab = rng.integers(0, c, size=k).astype(np.int64)
+    blob = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
+    sections = plada_codec.inspect(blob)["sections"]
+    assert [s["codec"] for s in sections] == ["geometric-gaps", "uniform-labels"]
+    # 0x43 loses to 0x42 there by its (C - 1) / 2 log2 k bits of learning, not by more than 2 %
+    dirichlet = get_by_name("dirichlet-labels").encode(lab, StreamContext(n, c, k))
+    assert sections[1]["encoded_bytes"] < len(dirichlet) <= 1.02 * sections[1]["encoded_bytes"]
+
+
+def test_dirichlet_every_shift_roundtrips_the_same_labels():
+    rng = np.random.default_rng(6)
+    c, k = 300, 3000
+    lab = zipf_labels(rng, c, k)
+    codec = get_by_name("dirichlet-labels")
+    ctx = StreamContext(k, c, k)
+    streams = set()
+    for a in range(8):
+        data = codec.encode(lab, ctx, shift=a)
+        assert data[0] == a
+        np.testing.assert_array_equal(codec.decode(data, ctx), lab)
+        streams.add(data)
+    assert len(streams) == 8

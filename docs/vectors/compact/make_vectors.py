@@ -23,6 +23,7 @@ import numpy as np
 
 from plada_codec._ext import adaptive_ref as ref
 from plada_codec._ext import geometric_ref
+from plada_codec.codecs.dirichlet_labels import best_shift
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,6 +64,12 @@ INPUTS = {
 }
 
 
+def dirichlet_shift(inp: dict) -> int:
+    """The prior exponent the 0x43 encoder picks for these labels (recorded in the vector's JSON)."""
+    lab = np.array(inp["labels"], np.int64)
+    return best_shift(np.bincount(lab, minlength=inp["num_classes"])) if lab.size else 0
+
+
 def encode(codec: str, inp: dict) -> bytes:
     idx = np.array(inp["indices"], np.int64)
     lab = np.array(inp["labels"], np.int64)
@@ -76,6 +83,8 @@ def encode(codec: str, inp: dict) -> bytes:
         n = ref.density_encode(idx, inp["pool_size"], out)
     elif codec == "uniform-labels":
         n = ref.uniform_labels_encode(lab, inp["num_classes"], out)
+    elif codec == "dirichlet-labels":
+        n = ref.dirichlet_labels_encode(lab, inp["num_classes"], dirichlet_shift(inp), out)
     elif codec == "geometric-gaps":
         n = geometric_ref.geometric_encode(idx, inp["pool_size"], out)
     else:
@@ -86,9 +95,10 @@ def encode(codec: str, inp: dict) -> bytes:
 
 CODECS = {"adaptive-gaps": 0x30, "adaptive-gaps-grouped": 0x31, "adaptive-gaps-density": 0x32,
           "adaptive-labels": 0x40, "adaptive-labels-grouped": 0x41, "uniform-labels": 0x42,
-          "geometric-gaps": 0x13}
-#: the codecs of the binary arithmetic coder, whose decisions trace() lists
-TRACED = [c for c in CODECS if c != "geometric-gaps"]
+          "geometric-gaps": 0x13, "dirichlet-labels": 0x43}
+#: the codecs of the binary arithmetic coder, whose decisions trace() lists (0x43, added later, is not
+#: traced: its worked example is its vector tiny_dirichlet_labels)
+TRACED = [c for c in CODECS if c not in ("geometric-gaps", "dirichlet-labels")]
 
 
 class TracingEncoder(ref.Encoder):
@@ -169,6 +179,9 @@ def main(argv=None) -> int:
             bin_path.write_bytes(data)
             meta = dict(codec=codec, codec_id=cid, description=how, size=len(data),
                         sha256=hashlib.sha256(data).hexdigest(), **inp)
+            if codec == "dirichlet-labels":
+                meta["shift"] = dirichlet_shift(inp)
+                assert data[0] == meta["shift"]
             if len(data) <= 64:
                 meta["hex"] = data.hex()
             json_path.write_text(json.dumps(meta, indent=None) + "\n")
