@@ -509,6 +509,15 @@ def density_decode(data, pool_size, out):
 # codec 0x42: labels with the uniform distribution over [0, C): one uniform step per label (log2 C bits
 # to within 2**-16), no model learnt or shipped; nothing is coded when C == 1.
 
+@njit(cache=True, inline="always")
+def _label_to_code(mode, labels, t, C):
+    """Encoder: ``labels[t]``, or -1 when it lies outside [0, C); decoder: 0 (the label is decoded)."""
+    if mode:
+        return 0
+    lab = labels[t]
+    return lab if 0 <= lab < C else -1
+
+
 @njit(cache=True, nogil=True)
 def _uniform_run(mode, labels, num_classes, buf):
     k = labels.shape[0]
@@ -518,11 +527,9 @@ def _uniform_run(mode, labels, num_classes, buf):
     x2 = MASK32
     x, pos = _start(mode, buf)
     for t in range(k):
-        lab = 0
-        if mode == 0:
-            lab = labels[t]
-            if lab < 0 or lab >= C:
-                return OUT_OF_RANGE
+        lab = _label_to_code(mode, labels, t, C)
+        if lab < 0:
+            return OUT_OF_RANGE
         if C > 1:
             lab, x1, x2, x, pos = _code_uniform(mode, x1, x2, x, pos, buf, lab, C, R)
             if lab < 0:
@@ -575,11 +582,9 @@ def _dirichlet_run(mode, labels, num_classes, shift, buf):
     x2 = MASK32
     x, pos = _start(mode, buf)
     for t in range(k):
-        lab = 0
-        if mode == 0:
-            lab = labels[t]
-            if lab < 0 or lab >= C:
-                return OUT_OF_RANGE
+        lab = _label_to_code(mode, labels, t, C)
+        if lab < 0:
+            return OUT_OF_RANGE
         node = 1
         w = (cnt[1] << shift) + C  # weight of the current node
         for d in range(L):

@@ -12,6 +12,26 @@ def as_u8(data) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
 
 
+def run_encode(name: str, what: str, capacity: int, *args):
+    """Call encoder kernel ``name`` with ``args`` and an output buffer of ``capacity`` bytes; the coded
+    bytes, or None when they do not fit (the auto encoder then keeps another candidate)."""
+    from .._ext.status import OVERFLOW
+
+    out = np.zeros(capacity, dtype=np.uint8)
+    n = int(kernel(name)(*args, out))
+    if n == OVERFLOW:
+        return None
+    raise_for(n, what)
+    return out[:n].tobytes()
+
+
+def run_decode_labels(name: str, what: str, data, count: int, *args) -> np.ndarray:
+    """Call label decoder kernel ``name(data, *args, out)`` into ``count`` int64 labels."""
+    out = np.empty(count, dtype=np.int64)
+    raise_for(int(kernel(name)(as_u8(data), *args, out)), what)
+    return out
+
+
 def run_decode(name: str, what: str, *args) -> int:
     """Call kernel ``name`` and raise the matching error for a negative status."""
     result = kernel(name)(*args)

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._ext import kernel
-from .._ext.status import raise_for
 from ..errors import CorruptPayload
 from ..registry import Codec, SectionType, StreamContext, register
-from ._common import as_u8
-from .adaptive_gaps import OVERFLOW, folder_starts
+from ._common import run_decode_labels, run_encode
+from .adaptive_gaps import folder_starts
 
 _NO_FOLDERS = np.zeros(1, dtype=np.int64)
 
@@ -38,22 +36,15 @@ class _AdaptiveLabelsBase(Codec):
             return None
         lab = np.ascontiguousarray(labels, dtype=np.int64)
         idx = np.ascontiguousarray(ctx.indices, dtype=np.int64)
-        out = np.zeros(3 * lab.shape[0] + 64, dtype=np.uint8)
-        n = int(kernel("adaptive.labels_encode")(idx, lab, ctx.num_classes, self._gstart(ctx), self.grouped, out))
-        if n == OVERFLOW:
-            return None
-        raise_for(n, self.name)
-        return out[:n].tobytes()
+        return run_encode("adaptive.labels_encode", self.name, 3 * lab.shape[0] + 64, idx, lab, ctx.num_classes,
+                          self._gstart(ctx), self.grouped)
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
         if ctx.indices is None or ctx.indices.shape[0] != ctx.count:
             raise CorruptPayload(f"{self.name}: the decoded indices are needed to decode the labels")
         idx = np.ascontiguousarray(ctx.indices, dtype=np.int64)
-        out = np.empty(ctx.count, dtype=np.int64)
-        status = kernel("adaptive.labels_decode")(as_u8(data), idx, ctx.num_classes, self._gstart(ctx),
-                                                  self.grouped, out)
-        raise_for(int(status), f"{self.name} labels")
-        return out
+        return run_decode_labels("adaptive.labels_decode", f"{self.name} labels", data, ctx.count, idx,
+                                 ctx.num_classes, self._gstart(ctx), self.grouped)
 
 
 class AdaptiveLabels(_AdaptiveLabelsBase):
@@ -81,18 +72,11 @@ class UniformLabels(Codec):
 
     def encode(self, labels: np.ndarray, ctx: StreamContext):
         lab = np.ascontiguousarray(labels, dtype=np.int64)
-        out = np.zeros(3 * lab.shape[0] + 64, dtype=np.uint8)
-        n = int(kernel("adaptive.uniform_labels_encode")(lab, ctx.num_classes, out))
-        if n == OVERFLOW:
-            return None
-        raise_for(n, self.name)
-        return out[:n].tobytes()
+        return run_encode("adaptive.uniform_labels_encode", self.name, 3 * lab.shape[0] + 64, lab, ctx.num_classes)
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        out = np.empty(ctx.count, dtype=np.int64)
-        raise_for(int(kernel("adaptive.uniform_labels_decode")(as_u8(data), ctx.num_classes, out)),
-                  "uniform-labels labels")
-        return out
+        return run_decode_labels("adaptive.uniform_labels_decode", f"{self.name} labels", data, ctx.count,
+                                 ctx.num_classes)
 
 
 register(AdaptiveLabels())

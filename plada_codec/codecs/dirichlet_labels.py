@@ -17,11 +17,8 @@ from typing import Optional
 
 import numpy as np
 
-from .._ext import kernel
-from .._ext.status import raise_for
 from ..registry import Codec, SectionType, StreamContext, register
-from ._common import as_u8
-from .adaptive_gaps import OVERFLOW
+from ._common import run_decode_labels, run_encode
 
 #: the prior per class is 2**-a for a = 0 .. MAX_SHIFT (docs/codecs/adaptive.md, section 7c)
 MAX_SHIFT = 7
@@ -54,18 +51,12 @@ class DirichletLabels(Codec):
         lab = np.ascontiguousarray(labels, dtype=np.int64)
         if shift is None:
             shift = best_shift(np.bincount(lab, minlength=ctx.num_classes)) if lab.size else 0
-        out = np.zeros(3 * lab.shape[0] + 64, dtype=np.uint8)
-        n = int(kernel("adaptive.dirichlet_labels_encode")(lab, ctx.num_classes, int(shift), out))
-        if n == OVERFLOW:
-            return None
-        raise_for(n, self.name)
-        return out[:n].tobytes()
+        return run_encode("adaptive.dirichlet_labels_encode", self.name, 3 * lab.shape[0] + 64, lab,
+                          ctx.num_classes, int(shift))
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        out = np.empty(ctx.count, dtype=np.int64)
-        raise_for(int(kernel("adaptive.dirichlet_labels_decode")(as_u8(data), ctx.num_classes, out)),
-                  f"{self.name} labels")
-        return out
+        return run_decode_labels("adaptive.dirichlet_labels_decode", f"{self.name} labels", data, ctx.count,
+                                 ctx.num_classes)
 
 
 register(DirichletLabels())
