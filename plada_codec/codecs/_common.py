@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._ext import kernel
-from .._ext.status import raise_for
+from .._ext.status import OVERFLOW, raise_for
 
 
 def as_u8(data) -> np.ndarray:
@@ -14,9 +14,8 @@ def as_u8(data) -> np.ndarray:
 
 def run_encode(name: str, what: str, capacity: int, *args):
     """Call encoder kernel ``name`` with ``args`` and an output buffer of ``capacity`` bytes; the coded
-    bytes, or None when they do not fit (the auto encoder then keeps another candidate)."""
-    from .._ext.status import OVERFLOW
-
+    bytes, or None when they do not fit (far larger than the alternatives: the auto encoder keeps another
+    candidate)."""
     out = np.zeros(capacity, dtype=np.uint8)
     n = int(kernel(name)(*args, out))
     if n == OVERFLOW:
@@ -25,8 +24,8 @@ def run_encode(name: str, what: str, capacity: int, *args):
     return out[:n].tobytes()
 
 
-def run_decode_labels(name: str, what: str, data, count: int, *args) -> np.ndarray:
-    """Call label decoder kernel ``name(data, *args, out)`` into ``count`` int64 labels."""
+def run_decode_values(name: str, what: str, data, count: int, *args) -> np.ndarray:
+    """Call decoder kernel ``name(data, *args, out)`` into ``count`` int64 values (indices or labels)."""
     out = np.empty(count, dtype=np.int64)
     raise_for(int(kernel(name)(as_u8(data), *args, out)), what)
     return out

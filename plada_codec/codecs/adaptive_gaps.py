@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._ext import kernel
-from .._ext.status import OVERFLOW, raise_for
 from ..errors import CorruptPayload
 from ..registry import Codec, SectionType, StreamContext, register
-from ._common import as_u8
+from ._common import run_decode_values, run_encode
 
 
 def folder_starts(groups, pool_size: int) -> np.ndarray:
@@ -34,14 +32,6 @@ def folder_starts(groups, pool_size: int) -> np.ndarray:
     return gstart
 
 
-def _encoded(n: int, out: np.ndarray, what: str):
-    if n == OVERFLOW:
-        return None  # larger than any sensible alternative: let the encoder pick another codec
-    if n < 0:
-        raise_for(n, what)
-    return out[:n].tobytes()
-
-
 class AdaptiveGaps(Codec):
     codec_id = 0x0030
     name = "adaptive-gaps"
@@ -51,17 +41,14 @@ class AdaptiveGaps(Codec):
 
     def encode(self, indices: np.ndarray, ctx: StreamContext):
         idx = np.ascontiguousarray(indices, dtype=np.int64)
-        out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
-        return _encoded(int(kernel(f"adaptive.{self.routine}_encode")(idx, ctx.pool_size, out)), out, self.name)
+        return run_encode(f"adaptive.{self.routine}_encode", self.name, 5 * idx.shape[0] + 64, idx, ctx.pool_size)
 
     def max_count(self, nbytes: int, ctx: StreamContext) -> int:
         return ctx.pool_size  # forced gaps (umax == 1: a kept tail up to N - 1) cost nothing
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        out = np.empty(ctx.count, dtype=np.int64)
-        raise_for(int(kernel(f"adaptive.{self.routine}_decode")(as_u8(data), ctx.pool_size, out)),
-                  f"{self.name} indices")
-        return out
+        return run_decode_values(f"adaptive.{self.routine}_decode", f"{self.name} indices", data, ctx.count,
+                                 ctx.pool_size)
 
 
 class AdaptiveGapsGrouped(Codec):
@@ -75,8 +62,7 @@ class AdaptiveGapsGrouped(Codec):
             return None
         idx = np.ascontiguousarray(indices, dtype=np.int64)
         gstart = folder_starts(ctx.groups, ctx.pool_size)
-        out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
-        return _encoded(int(kernel("adaptive.grouped_encode")(idx, gstart, out)), out, self.name)
+        return run_encode("adaptive.grouped_encode", self.name, 5 * idx.shape[0] + 64, idx, gstart)
 
     def max_count(self, nbytes: int, ctx: StreamContext) -> int:
         return ctx.pool_size  # a folder whose every image is kept costs nothing once its count is coded
@@ -85,9 +71,7 @@ class AdaptiveGapsGrouped(Codec):
         if ctx.groups is None:
             raise CorruptPayload("adaptive-gaps-grouped needs the pool's folder sizes")
         gstart = folder_starts(ctx.groups, ctx.pool_size)
-        out = np.empty(ctx.count, dtype=np.int64)
-        raise_for(int(kernel("adaptive.grouped_decode")(as_u8(data), gstart, out)), "adaptive-gaps-grouped indices")
-        return out
+        return run_decode_values("adaptive.grouped_decode", f"{self.name} indices", data, ctx.count, gstart)
 
 
 class AdaptiveGapsDensity(AdaptiveGaps):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import CorruptPayload
 from ..registry import Codec, SectionType, StreamContext, register
-from ._common import run_decode_labels, run_encode
+from ._common import run_decode_values, run_encode
 from .adaptive_gaps import folder_starts
 
 _NO_FOLDERS = np.zeros(1, dtype=np.int64)
@@ -43,7 +43,7 @@ class _AdaptiveLabelsBase(Codec):
         if ctx.indices is None or ctx.indices.shape[0] != ctx.count:
             raise CorruptPayload(f"{self.name}: the decoded indices are needed to decode the labels")
         idx = np.ascontiguousarray(ctx.indices, dtype=np.int64)
-        return run_decode_labels("adaptive.labels_decode", f"{self.name} labels", data, ctx.count, idx,
+        return run_decode_values("adaptive.labels_decode", f"{self.name} labels", data, ctx.count, idx,
                                  ctx.num_classes, self._gstart(ctx), self.grouped)
 
 
@@ -75,7 +75,7 @@ class UniformLabels(Codec):
         return run_encode("adaptive.uniform_labels_encode", self.name, 3 * lab.shape[0] + 64, lab, ctx.num_classes)
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        return run_decode_labels("adaptive.uniform_labels_decode", f"{self.name} labels", data, ctx.count,
+        return run_decode_values("adaptive.uniform_labels_decode", f"{self.name} labels", data, ctx.count,
                                  ctx.num_classes)
 
 

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from ..registry import Codec, SectionType, StreamContext, register
-from ._common import run_decode_labels, run_encode
+from ._common import run_decode_values, run_encode
 
 #: the prior per class is 2**-a for a = 0 .. MAX_SHIFT (docs/codecs/adaptive.md, section 7c)
 MAX_SHIFT = 7
@@ -55,7 +55,7 @@ class DirichletLabels(Codec):
                           ctx.num_classes, int(shift))
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        return run_decode_labels("adaptive.dirichlet_labels_decode", f"{self.name} labels", data, ctx.count,
+        return run_decode_values("adaptive.dirichlet_labels_decode", f"{self.name} labels", data, ctx.count,
                                  ctx.num_classes)
 
 

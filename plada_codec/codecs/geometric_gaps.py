@@ -16,9 +16,8 @@ import numpy as np
 
 from .._ext import kernel
 from .._ext.geometric_ref import NSYM, NTAB
-from .._ext.status import OVERFLOW, raise_for
 from ..registry import Codec, SectionType, StreamContext, register
-from ._common import as_u8
+from ._common import run_decode_values, run_encode
 
 
 @lru_cache(maxsize=None)
@@ -43,23 +42,17 @@ class GeometricGaps(Codec):
 
     def encode(self, indices: np.ndarray, ctx: StreamContext):
         idx = np.ascontiguousarray(indices, dtype=np.int64)
-        out = np.zeros(5 * idx.shape[0] + 64, dtype=np.uint8)
         freq, cum, _ = model_tables()
-        n = int(kernel("geometric.geometric_encode")(idx, ctx.pool_size, freq, cum, out))
-        if n == OVERFLOW:
-            return None  # far larger than a gap list: the encoder keeps another candidate
-        raise_for(n, self.name)
-        return out[:n].tobytes()
+        return run_encode("geometric.geometric_encode", self.name, 5 * idx.shape[0] + 64, idx, ctx.pool_size,
+                          freq, cum)
 
     def max_count(self, nbytes: int, ctx: StreamContext) -> int:
         return ctx.pool_size  # a tail of kept images up to N - 1 is implied, not coded
 
     def decode(self, data, ctx: StreamContext) -> np.ndarray:
-        out = np.empty(ctx.count, dtype=np.int64)
         freq, cum, lut = model_tables()
-        raise_for(int(kernel("geometric.geometric_decode")(as_u8(data), ctx.pool_size, freq, cum, lut, out)),
-                  f"{self.name} indices")
-        return out
+        return run_decode_values("geometric.geometric_decode", f"{self.name} indices", data, ctx.count,
+                                 ctx.pool_size, freq, cum, lut)
 
 
 register(GeometricGaps())
