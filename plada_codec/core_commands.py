@@ -48,8 +48,8 @@ def register(sub) -> None:
     p.add_argument("--class-names", metavar="FILE", help="text file, one class name per line")
     p.add_argument("--meta", metavar="JSON", help="selection metadata as a JSON object string")
     p.add_argument("--codec", default="auto",
-                   help="auto (default: smallest per section), packed, static, a joint codec name, or "
-                        "INDEX_CODEC,LABEL_CODEC")
+                   help="auto (default: smallest per section), fast (smallest among the fast-decoding "
+                        "codecs), packed, static, a joint codec name, or INDEX_CODEC,LABEL_CODEC")
     _add_pool_arguments(p, "record this pool's identity in the payload (and use its folders)")
     p.set_defaults(func=cmd_encode)
 

@@ -14,6 +14,7 @@ class Bitmap(Codec):
     name = "bitmap"
     section = SectionType.INDICES
     encode_cost = 1
+    fast_decode = True
 
     def encode(self, indices: np.ndarray, ctx: StreamContext):
         nbytes = (ctx.pool_size + 7) // 8

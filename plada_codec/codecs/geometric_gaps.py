@@ -39,6 +39,7 @@ class GeometricGaps(Codec):
     name = "geometric-gaps"
     section = SectionType.INDICES
     encode_cost = 3
+    fast_decode = True
 
     def encode(self, indices: np.ndarray, ctx: StreamContext):
         idx = np.ascontiguousarray(indices, dtype=np.int64)

@@ -21,6 +21,7 @@ class PackedDelta(Codec):
     name = "packed-delta"
     section = SectionType.INDICES
     encode_cost = 1
+    fast_decode = True
 
     def encode(self, indices: np.ndarray, ctx: StreamContext) -> bytes:
         out = np.zeros(max_encoded_size(len(indices)), dtype=np.uint8)

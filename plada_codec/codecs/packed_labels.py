@@ -19,6 +19,7 @@ class PackedLabels(Codec):
     name = "packed-labels"
     section = SectionType.LABELS
     encode_cost = 1
+    fast_decode = True
 
     def encode(self, labels: np.ndarray, ctx: StreamContext) -> bytes:
         w = label_width(ctx.num_classes)

@@ -44,6 +44,7 @@ class RansLabels(Codec):
     name = "rans-labels"
     section = SectionType.LABELS
     encode_cost = 2
+    fast_decode = True
 
     def encode(self, labels: np.ndarray, ctx: StreamContext):
         k = len(labels)

@@ -16,6 +16,7 @@ class RiceGaps(Codec):
     name = "rice-gaps"
     section = SectionType.INDICES
     encode_cost = 2
+    fast_decode = True
 
     def encode(self, indices: np.ndarray, ctx: StreamContext) -> bytes:
         k = len(indices)

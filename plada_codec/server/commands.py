@@ -87,7 +87,8 @@ def register(sub) -> None:
     p.add_argument("--safety-net", action="store_true", help="reserve --share of the budget for per-class quotas")
     p.add_argument("--share", type=float, default=0.5, help="Safety-Net share s of the budget")
     p.add_argument("--alpha", type=float, default=-0.2, help="Safety-Net quota exponent: K_c ~ N_c^alpha")
-    p.add_argument("--codec", default="auto", help="payload codec choice (auto, a preset or a codec name)")
+    p.add_argument("--codec", default="auto", help="payload codec choice: auto (smallest), fast (smallest among the fast-decoding "
+                        "codecs), packed, static or a codec name")
     p.add_argument("--meta", help="JSON object to add to the payload metadata")
     _pool_args(p, required=False)
     p.add_argument("--teacher", help="teacher file (needed by --rule auto: its held-out split)")

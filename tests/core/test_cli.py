@@ -177,6 +177,10 @@ def test_encode_decode_csv(tmp_path, capsys):
     back = tmp_path / "back.csv"
     assert run(["decode", out, "-o", back], capsys)[0] == EXIT_OK
     assert back.read_text(encoding="utf-8") == "index,label\n3,0\n7,2\n8,2\n"
+    fast = tmp_path / "f.pld"
+    assert run(["encode", src, "-o", fast, "--pool-size", 10, "--num-classes", 3, "--codec", "fast"],
+               capsys)[0] == EXIT_OK
+    assert fast.read_bytes() == plada_codec.encode([3, 7, 8], [0, 2, 2], pool_size=10, num_classes=3, codec="fast")
     # headerless CSV and a class-names file
     src.write_text("1,0\n4,1\n", encoding="utf-8")
     names = tmp_path / "names.txt"

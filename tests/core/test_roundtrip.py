@@ -51,10 +51,10 @@ def groups_for(n: int, rng) -> np.ndarray:
 
 
 def codec_choices():
-    """"auto", the presets, every (index codec, label codec) pair, every joint codec, by name."""
+    """"auto", "fast", the presets, every (index codec, label codec) pair, every joint codec, by name."""
     idx = [c for c in list_codecs(SectionType.INDICES)]
     lab = [c for c in list_codecs(SectionType.LABELS)]
-    out = [("auto", False), ("packed", False), ("static", False)]
+    out = [("auto", False), ("fast", False), ("packed", False), ("static", False)]
     for i in idx:
         for l in lab:
             out.append(({"indices": i.name, "labels": l.name}, i.needs_groups or l.needs_groups))
@@ -188,7 +188,7 @@ def test_roundtrip_every_codec(case):
         try:
             blob, p = check_roundtrip(n, c, idx, lab, codec, pool=pool if needs_groups else None)
         except EncodeError as exc:
-            if names_of(codec) <= ISSUE2_CODECS | {"auto", "packed", "static"} or "cannot represent" not in str(exc):
+            if names_of(codec) <= ISSUE2_CODECS | {"auto", "fast", "packed", "static"} or "cannot represent" not in str(exc):
                 raise
             continue  # a later codec that declines this input
         sizes[codec_id((codec, needs_groups))] = len(blob)
@@ -196,6 +196,10 @@ def test_roundtrip_every_codec(case):
     non_grouped = [sizes[codec_id(cc)] for cc in CODECS
                    if not cc[1] and codec_id(cc) in sizes and all_auto(cc[0])]
     assert sizes["auto"] <= min(non_grouped)
+    # "fast" keeps the smallest of the fast-decoding candidates
+    fast = [sizes[codec_id(cc)] for cc in CODECS if isinstance(cc[0], dict) and codec_id(cc) in sizes
+            and all(get_by_name(name).fast_decode and get_by_name(name).auto for name in cc[0].values())]
+    assert sizes["fast"] == min(fast) >= sizes["auto"]
 
 
 @settings(max_examples=15, deadline=None)
@@ -227,6 +231,46 @@ def test_k_equals_n_and_k_zero(choice, n):
         check_roundtrip(n, c, np.arange(n, dtype=np.int64), lab, codec, pool=pool)
         if representable(codec, n, 0):
             check_roundtrip(n, c, np.zeros(0, np.int64), np.zeros(0, np.int64), codec, pool=pool)
+
+
+FAST_CODECS = {"packed-delta", "bitmap", "rice-gaps", "geometric-gaps", "packed-labels", "rans-labels",
+               "uniform-labels"}
+
+
+def test_fast_codecs_are_the_documented_ones():
+    """codec="fast" tries exactly the codecs without a learnt model (docs/SPEED.md: 40-300 M values/s)."""
+    fast = {c.name for kind in (SectionType.INDICES, SectionType.LABELS, SectionType.JOINT)
+            for c in list_codecs(kind) if c.fast_decode and c.auto}
+    assert fast == FAST_CODECS
+
+
+@pytest.mark.parametrize("shape, dist", [("clustered", "runs"), ("uniform", "zipf")])
+def test_fast_preset_avoids_the_slow_decoders(shape, dist):
+    """On inputs where auto picks an adaptive coder (clustered indices: adaptive gaps; skewed iid labels:
+    dirichlet-labels), "fast" picks the smallest fast pair instead, and a mapping may ask it per section."""
+    rng = np.random.default_rng(7)
+    n, k, c = 400_000, 20_000, 100
+    idx = make_indices(rng, n, k, shape)
+    if dist == "zipf":
+        p = 1.0 / np.arange(1, c + 1)
+        lab = rng.choice(c, size=k, p=p / p.sum()).astype(np.int64)
+    else:  # runs of one class, as folder-correlated labels come
+        lab = np.repeat(rng.integers(0, c, size=k // 50 + 1), 50)[:k]
+    codecs_of = lambda blob: {s["type"]: s["codec"] for s in plada_codec.inspect(blob)["sections"]}
+    auto = plada_codec.encode(idx, lab, pool_size=n, num_classes=c)
+    fast = plada_codec.encode(idx, lab, pool_size=n, num_classes=c, codec="fast")
+    assert not set(codecs_of(auto).values()) <= FAST_CODECS  # the case exercises the filter
+    assert set(codecs_of(fast).values()) <= FAST_CODECS
+    pairs = [plada_codec.encode(idx, lab, pool_size=n, num_classes=c, codec={"indices": i, "labels": l})
+             for i in FAST_CODECS & {x.name for x in list_codecs(SectionType.INDICES)}
+             for l in FAST_CODECS & {x.name for x in list_codecs(SectionType.LABELS)}
+             if i != "bitmap"]  # the bitmap cannot code this sparse pool
+    assert len(fast) == min(len(b) for b in pairs) and len(auto) <= len(fast)
+    half = plada_codec.encode(idx, lab, pool_size=n, num_classes=c, codec={"labels": "fast"})
+    assert codecs_of(half)["indices"] == codecs_of(auto)["indices"]
+    assert codecs_of(half)["labels"] == codecs_of(fast)["labels"]
+    p = plada_codec.decode(fast)
+    assert np.array_equal(p.indices, idx) and np.array_equal(p.labels, lab)
 
 
 def test_static_preset_k0():
