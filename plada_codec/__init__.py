@@ -31,6 +31,17 @@ from .payload import Payload, decode, encode, inspect, load, save
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # ``plada_codec.pool.Pool.from_folder(...)`` works after a plain ``import plada_codec``; the module is
+    # imported on first use (PEP 562), because importing it eagerly adds ~13 ms (tempfile) to every start-up
+    if name == "pool":
+        import importlib
+
+        return importlib.import_module(".pool", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "encode",
     "decode",

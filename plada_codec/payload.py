@@ -10,6 +10,7 @@ import numpy as np
 
 from . import wire
 from .errors import CorruptPayload, DecodeError, EncodeError, LimitExceeded, PladaError, PoolError, PoolMismatch
+from .files import atomic_output, output_problem
 from .identity import PoolIdentity, as_identity, check_same_pool, group_sizes_of
 from .limits import DEFAULT_LIMITS, Limits
 from .registry import Codec, SectionType, StreamContext, codec_kind, get_by_id, get_by_name, list_codecs
@@ -50,7 +51,10 @@ class Payload:
 # ----------------------------------------------------------------------------------------------- encode
 
 def _as_int_array(values, what: str) -> np.ndarray:
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:  # ragged or nested rows, objects numpy cannot read
+        raise EncodeError(f"{what} must be a one-dimensional sequence of integers ({exc})") from None
     if arr.ndim != 1:
         raise EncodeError(f"{what} must be one-dimensional, got shape {arr.shape}")
     if arr.size == 0:
@@ -94,16 +98,22 @@ def _validate(indices, labels, pool_size, num_classes) -> Tuple[np.ndarray, np.n
 
 
 def _class_names_bytes(class_names: Sequence[str], num_classes: int) -> bytes:
+    # a bare str is a Sequence too, of characters: "ab" must not become the names ["a", "b"]
+    if isinstance(class_names, (str, bytes, bytearray)) or not isinstance(class_names, (Sequence, np.ndarray)):
+        raise EncodeError(f"class_names must be a list of str, got {type(class_names).__name__}")
     names = list(class_names)
     if len(names) != num_classes:
-        raise EncodeError(f"{len(names)} class names for num_classes={num_classes}")
+        raise EncodeError(f"class_names: {len(names)} class names for num_classes={num_classes}")
     for i, name in enumerate(names):
-        if not isinstance(name, str) or not name:
-            raise EncodeError(f"class name {i} must be a non-empty string")
+        if not isinstance(name, str):
+            hint = " (decode bytes names to str first)" if isinstance(name, (bytes, bytearray)) else ""
+            raise EncodeError(f"class_names[{i}] must be a str, got {type(name).__name__}{hint}")
+        if not name:
+            raise EncodeError(f"class_names[{i}] must be a non-empty string")
         if "\n" in name or "\x00" in name:
-            raise EncodeError(f"class name {i} ({name!r}) contains a line feed or NUL")
+            raise EncodeError(f"class_names[{i}] ({name!r}) contains a line feed or NUL")
         if len(name.encode("utf-8")) > MAX_CLASS_NAME_BYTES:
-            raise EncodeError(f"class name {i} is longer than {MAX_CLASS_NAME_BYTES} UTF-8 bytes")
+            raise EncodeError(f"class_names[{i}] is longer than {MAX_CLASS_NAME_BYTES} UTF-8 bytes")
     return "\n".join(names).encode("utf-8")
 
 
@@ -120,9 +130,21 @@ def _meta_bytes(meta: Mapping[str, Any], limits: Limits) -> bytes:
     return raw
 
 
+#: the keys of a ``codec`` mapping and the codec kind each one chooses
+SECTION_KEYS = {"indices": SectionType.INDICES, "labels": SectionType.LABELS, "joint": SectionType.JOINT}
+
+
+def _choices(kind: SectionType) -> str:
+    """What a ``codec`` mapping accepts for ``kind`` (for error messages)."""
+    names = [c.name for c in list_codecs(kind)]
+    if not names:
+        return f"'auto' or '{FAST}' (no {kind.name} codec is registered)"
+    return f"'auto', '{FAST}' or one of: {', '.join(names)}"
+
+
 def _codec_plan(codec: Union[str, Mapping[str, str]]) -> Dict[str, Optional[str]]:
-    """Normalise the ``codec`` argument to {"indices": name|None, "labels": name|None, "joint": name|None}
-    (None = try every candidate)."""
+    """Normalise the ``codec`` argument to {"indices": choice, "labels": choice, "joint": choice}, where a
+    choice is a codec name, None (try every candidate), FAST (every fast candidate) or "" (none)."""
     if isinstance(codec, str):
         if codec == "auto":
             return {"indices": None, "labels": None, "joint": None}
@@ -132,19 +154,31 @@ def _codec_plan(codec: Union[str, Mapping[str, str]]) -> Dict[str, Optional[str]
             return {**PRESETS[codec], "joint": ""}
         try:
             c = get_by_name(codec)
-        except KeyError as exc:
-            raise EncodeError(f"{exc.args[0]}; presets: auto, {FAST}, {', '.join(PRESETS)}") from None
+        except KeyError:
+            joint = "".join(f", {c.name!r}" for c in list_codecs(SectionType.JOINT))
+            raise EncodeError(f"unknown codec {codec!r}; codec= takes 'auto', '{FAST}', "
+                              f"{', '.join(map(repr, PRESETS))}{joint} or a mapping "
+                              "{'indices': name, 'labels': name}") from None
         if c.section == SectionType.JOINT:
             return {"indices": "", "labels": "", "joint": codec}
         raise EncodeError(f"codec {codec!r} codes only {c.section.name}; pass a mapping "
                           "{'indices': ..., 'labels': ...}")
     if isinstance(codec, Mapping):
-        unknown = set(codec) - {"indices", "labels", "joint"}
+        unknown = [key for key in codec if key not in SECTION_KEYS]
         if unknown:
-            raise EncodeError(f"codec mapping has unknown keys {sorted(unknown)}")
-        if codec.get("joint"):
-            return {"indices": "", "labels": "", "joint": codec["joint"]}
-        return {"indices": codec.get("indices"), "labels": codec.get("labels"), "joint": ""}
+            raise EncodeError(f"codec mapping has unknown keys {sorted(map(repr, unknown))}; "
+                              f"known: {', '.join(SECTION_KEYS)}")
+        plan: Dict[str, Optional[str]] = {}
+        for key, kind in SECTION_KEYS.items():
+            value = codec.get(key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise EncodeError(f"codec[{key!r}] must be {_choices(kind)}, got {value!r}")
+            plan[key] = None if value == "auto" else value
+        if plan["joint"] not in (None, FAST):  # a named joint codec codes both streams
+            return {"indices": "", "labels": "", "joint": plan["joint"]}
+        if codec.get("joint") is None:  # a mapping without "joint" chooses separate sections
+            plan["joint"] = ""
+        return plan
     raise EncodeError(f"codec must be 'auto', a preset name or a mapping, got {codec!r}")
 
 
@@ -156,10 +190,11 @@ def _candidates(kind: SectionType, choice: Optional[str], groups) -> List[Codec]
     if choice is not None:
         try:
             c = get_by_name(choice)
-        except KeyError as exc:
-            raise EncodeError(exc.args[0]) from None
+        except KeyError:
+            raise EncodeError(f"unknown codec {choice!r} for {kind.name.lower()}; choose {_choices(kind)}") from None
         if c.section != kind:
-            raise EncodeError(f"codec {choice!r} codes {c.section.name} sections, not {kind.name}")
+            raise EncodeError(f"codec {choice!r} codes {c.section.name} sections, not {kind.name}; "
+                              f"choose {_choices(kind)}")
         if c.needs_groups and groups is None:
             raise EncodeError(f"codec {choice!r} needs the pool's folder structure: pass pool= with group_sizes")
         return [c]
@@ -213,9 +248,9 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
     Unsorted indices are sorted together with their labels.  ``pool`` (a Pool or PoolIdentity) records the
     pool identity; a Pool with folder information also enables the side-information codecs.  ``codec`` is
     "auto" (smallest candidate per section), "fast" (smallest among the candidates that decode at tens of
-    millions of values per second: no adaptive context-modelled coder), a preset ("packed", "static"), a
-    joint codec name, or a mapping ``{"indices": name, "labels": name}`` (missing keys: auto; a value may
-    also be "fast").  With ``verify`` (default) the
+    millions of values per second: no adaptive context-modelled coder), a preset ("packed", "static") or a
+    mapping ``{"indices": name, "labels": name}`` (a missing key or "auto": smallest candidate; a value may
+    also be "fast"; ``plada_codec.registry.list_codecs()`` lists the names).  With ``verify`` (default) the
     payload is decoded again with the decoder's checks and compared before it is returned.  ``threads``:
     how many candidates to encode at once (default: all cores for payloads of >= 50,000 images).
 
@@ -224,7 +259,10 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
     >>> plada_codec.decode(blob).indices.tolist()
     [1, 5]
     """
-    limits = limits or DEFAULT_LIMITS
+    limits = _limits_arg(limits, EncodeError)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
+                                or threads < 1):
+        raise EncodeError(f"threads must be a positive int or None, got {threads!r}")
     idx, lab = _validate(indices, labels, pool_size, num_classes)
     pool_size, num_classes, k = int(pool_size), int(num_classes), int(idx.shape[0])
     for what, value, limit_name in (("pool_size", pool_size, "max_pool_size"), ("kept count", k, "max_kept"),
@@ -251,8 +289,7 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
         (_candidates(SectionType.JOINT, plan["joint"], groups), (idx, lab), base, bool(plan["joint"])),
     ]
     jobs = [(c, values, ctx) for cands, values, ctx, _ in groups_of_jobs for c in cands]
-    if threads is None:
-        threads = (os.cpu_count() or 1) if k >= PARALLEL_MIN_KEPT else 1
+    threads = int(threads) if threads is not None else (os.cpu_count() or 1) if k >= PARALLEL_MIN_KEPT else 1
     results = _run_candidates(jobs, threads)
     picked = []
     for cands, _, _, forced in groups_of_jobs:
@@ -343,23 +380,47 @@ def _resolve_pool(header: wire.Header, pool, needs_groups: bool):
     return groups
 
 
+def _limits_arg(limits, error) -> Limits:
+    if limits is None:
+        return DEFAULT_LIMITS
+    if not isinstance(limits, Limits):
+        raise error(f"limits must be a plada_codec.Limits, got {type(limits).__name__}")
+    return limits
+
+
+def _payload_view(blob, who: str) -> memoryview:
+    """``blob`` (bytes, bytearray, a contiguous memoryview or a 1-D uint8 numpy array) as a flat byte view;
+    anything else is the caller's mistake and raises :class:`DecodeError` naming it."""
+    if isinstance(blob, np.ndarray):
+        if blob.ndim != 1 or blob.dtype != np.uint8:
+            raise DecodeError(f"{who} expects bytes or a 1-D uint8 array, got an array of shape {blob.shape} "
+                              f"and dtype {blob.dtype}")
+        return memoryview(np.ascontiguousarray(blob))
+    if isinstance(blob, memoryview):
+        if not blob.c_contiguous:
+            raise DecodeError(f"{who} expects bytes, got a non-contiguous memoryview")
+        return blob.cast("B")
+    if isinstance(blob, (bytes, bytearray)):
+        return memoryview(blob)
+    hint = " (to read a file, use plada_codec.load(path))" if isinstance(blob, (str, os.PathLike)) else ""
+    raise DecodeError(f"{who} expects bytes, got {type(blob).__name__}{hint}")
+
+
 def decode(blob, pool=None, limits: Optional[Limits] = None) -> Payload:
     """Decode a payload, checking integrity, limits and (when ``pool`` is given) the pool identity.
+    ``blob``: bytes, bytearray, memoryview or a 1-D uint8 numpy array.
 
     Raises only :class:`PladaError` subclasses: TruncatedPayload, CorruptPayload, UnsupportedFeature,
     LimitExceeded, PoolMismatch (payload built for another pool), PoolError.
     """
-    limits = limits or DEFAULT_LIMITS
-    if not isinstance(limits, Limits):
-        raise DecodeError(f"limits must be a plada_codec.Limits, got {type(limits).__name__}")
-    if not isinstance(blob, (bytes, bytearray, memoryview)):
-        raise DecodeError(f"decode expects bytes, got {type(blob).__name__}")
+    limits = _limits_arg(limits, DecodeError)
+    view = _payload_view(blob, "decode")
     try:
         as_identity(pool)
     except TypeError as exc:
         raise PoolError(str(exc)) from None
     try:
-        return _decode(blob, pool, limits)
+        return _decode(view, pool, limits)
     except PladaError:
         raise
     except (TypeError, AttributeError, ValueError, OverflowError, IndexError, KeyError, UnicodeError) as exc:
@@ -398,8 +459,8 @@ def _decode_byte_sections(by_type, codecs, header: wire.Header, limits: Limits):
 def read_metadata(blob, limits: Optional[Limits] = None) -> Tuple[Optional[List[str]], Optional[Dict[str, Any]]]:
     """(class_names, meta) of a payload, after the framing and digest checks, without decoding the index
     and label streams (so without the pool, even when their codecs need it)."""
-    limits = limits or DEFAULT_LIMITS
-    header, sections = wire.parse(blob, limits)
+    limits = _limits_arg(limits, DecodeError)
+    header, sections = wire.parse(_payload_view(blob, "read_metadata"), limits)
     by_type, codecs = {}, {}
     for s in sections:
         if s.type in (SectionType.CLASS_NAMES, SectionType.META):
@@ -490,9 +551,10 @@ def _decode(blob, pool, limits: Limits, known_indices: Optional[np.ndarray] = No
 # ---------------------------------------------------------------------------------------------- inspect
 
 def inspect(blob, limits: Optional[Limits] = None) -> Dict[str, Any]:
-    """Header and per-section sizes, after the framing and digest checks, without decoding any stream."""
-    limits = limits or DEFAULT_LIMITS
-    header, sections = wire.parse(blob, limits)
+    """Header and per-section sizes, after the framing and digest checks, without decoding any stream.
+    ``blob``: as for :func:`decode`."""
+    limits = _limits_arg(limits, DecodeError)
+    header, sections = wire.parse(_payload_view(blob, "inspect"), limits)
     out_sections = []
     for s in sections:
         try:
@@ -521,20 +583,38 @@ def inspect(blob, limits: Optional[Limits] = None) -> Dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------ save / load
 
+def _path_arg(path, who: str, error) -> str:
+    """``path`` (str, bytes or os.PathLike) as a str; anything else (None, an int file descriptor, payload
+    bytes) raises ``error`` naming it."""
+    if isinstance(path, bytes) and path.startswith(wire.MAGIC):
+        raise error(f"{who} expects a file path, got the bytes of a payload (use plada_codec.decode)")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise error(f"{who} expects a file path (str or os.PathLike), got {type(path).__name__}")
+    path = os.fsdecode(os.fspath(path))
+    if not path or "\x00" in path:
+        raise error(f"{who}: {path!r} is not a valid file path")
+    return path
+
+
 def save(path, indices, labels, **kwargs) -> int:
-    """Encode and write atomically to ``path`` (``.pld``); returns the payload size in bytes."""
+    """Encode and write atomically to ``path`` (``.pld``); returns the payload size in bytes.
+
+    The target is checked before encoding: an existing folder or a missing parent folder raises
+    ``IsADirectoryError`` / ``FileNotFoundError`` naming ``path``.  Nothing is left behind on failure."""
+    path = _path_arg(path, "save", EncodeError)
+    problem = output_problem(path)
+    if problem is not None:
+        raise problem
     blob = encode(indices, labels, **kwargs)
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
+    with atomic_output(path) as f:
         f.write(blob)
-    os.replace(tmp, path)
     return len(blob)
 
 
 def load(path, pool=None, limits: Optional[Limits] = None) -> Payload:
     """Read and decode a payload file; refuses files larger than ``limits.max_payload_bytes`` unread."""
-    limits = limits or DEFAULT_LIMITS
+    limits = _limits_arg(limits, DecodeError)
+    path = _path_arg(path, "load", DecodeError)
     size = os.path.getsize(path)
     if size > limits.max_payload_bytes:
         raise LimitExceeded(f"{path} is {size} bytes, above max_payload_bytes={limits.max_payload_bytes}")

@@ -124,8 +124,9 @@ def parse(blob, limits: Limits, verify_digest: bool = True) -> "tuple[Header, Li
     Nothing is allocated in proportion to any declared size."""
     view = memoryview(blob).cast("B") if not isinstance(blob, memoryview) else blob.cast("B")
     n = len(view)
-    # 1. magic (a prefix of it, when the file is shorter than 8 bytes)
-    if bytes(view[:8]) != MAGIC[:min(n, 8)] or n == 0:
+    # 1. magic (a prefix of it, when the file is shorter than 8 bytes; an empty file is such a prefix, so
+    #    it is reported as truncated by check 2)
+    if bytes(view[:8]) != MAGIC[:min(n, 8)]:
         raise CorruptPayload("not a .pld payload (bad magic bytes)")
     if n < MIN_PAYLOAD:
         raise TruncatedPayload(f"payload is {n} bytes, shorter than the {MIN_PAYLOAD}-byte minimum")

@@ -1,0 +1,42 @@
+"""Writing output files: the target checked up front, then written whole or not at all."""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from typing import Optional
+
+
+def output_problem(path: str) -> Optional[OSError]:
+    """Why ``path`` cannot receive an output file (empty, a folder, or in a missing folder), as the
+    ``OSError`` to raise; None when it can.  Checked before any work, so a bad target costs nothing."""
+    if not path:
+        return FileNotFoundError(errno.ENOENT, "the output path is empty")
+    if os.path.isdir(path):
+        return IsADirectoryError(errno.EISDIR, f"{path} is a folder; give a file path")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        return FileNotFoundError(errno.ENOENT, f"cannot write {path}: folder {folder} does not exist")
+    return None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, **open_kwargs):
+    """A file that replaces ``path`` only when the block ends without error: it is written beside it
+    under a temporary name, removed on any failure, and errors name ``path``, never the temporary name.
+    Text mode when ``encoding`` is given, else binary."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        f = open(tmp, "w" if "encoding" in open_kwargs else "wb", **open_kwargs)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
