@@ -34,27 +34,36 @@ COMMAND_MODULES = [
 CORE_COMMANDS = ("inspect", "verify", "encode", "decode")
 
 
+#: what each plugin module needs beyond the core (for the message when it is missing)
+PLUGIN_EXTRA = "pip install 'plada_codec[torch]'"
+
+
 def build_parser(modules: Optional[List[str]] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m plada_codec",
         description=(
             "plada_codec: ship a classification task as (pool index, label) pairs. "
-            "Core commands work with numpy alone; score/select/train/data/demo need the torch extra."
+            "Core commands (inspect, verify, encode, decode) work with numpy alone; "
+            "teacher/score/merge/select/train/data/demo come with the torch extra."
         ),
-        epilog=(
-            "exit codes: 0 ok, 1 check failed, 2 usage, 3 payload truncated/corrupt/unsupported/over a limit, "
-            "4 pool mismatch, 5 bad input data or file, 130 interrupted"
-        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    missing = []
     for name in modules or COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that plugin is not part of this installation
-            raise
+            if exc.name is None or exc.name.split(".")[0] == __package__:
+                raise  # a module of this package itself is missing: a broken installation, not an option
+            # an optional dependency of that plugin (torch, torchvision, pillow, tqdm) is not installed
+            missing.append(f"  {name.rsplit('.', 2)[-2]} commands: need {exc.name} ({PLUGIN_EXTRA})")
+            continue
         module.register(sub)
+    parser.epilog = "\n".join(
+        ["exit codes: 0 ok, 1 check failed, 2 usage, 3 payload truncated/corrupt/unsupported/over a limit,",
+         "4 pool mismatch, 5 bad input data or file, 130 interrupted"]
+        + (["", "not available in this installation:"] + missing if missing else []))
     return parser
 
 

@@ -1,17 +1,21 @@
 """Core CLI commands: inspect, verify, encode, decode (numpy only)."""
 from __future__ import annotations
 
-import argparse
 import csv
 import json
+import math
 import os
+import re
 import sys
-from typing import Any, Dict
+import zipfile
+import zlib
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from .errors import EncodeError, PladaError, PoolError
+from .cli import EXIT_OK, EXIT_USAGE
+from .errors import EncodeError, PladaError, PoolError, PoolMismatch
+from .files import atomic_output, output_problem
 
 MAX_INPUT_BYTES = 2**31
 
@@ -32,30 +36,31 @@ def register(sub) -> None:
         "verify", help="check integrity, exact decodability and (with --pool) the pool identity",
         description="Decode the payload completely with every check, and when --pool is given, check that it "
                     "was built for that pool (a folder, or a manifest file). Exit 0 when valid.")
-    p.add_argument("payload")
+    p.add_argument("payload", help="path of a .pld file")
     _add_pool_arguments(p, "pool folder (ImageFolder tree) or its manifest file (.txt, one path per line)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
         "encode", help="encode (indices, labels) from .npz or CSV into a .pld payload",
         description="Encode kept pool indices and labels. Input: .npz with arrays 'indices' and 'labels' "
-                    "(and optionally 'pool_size', 'num_classes', 'class_names'), or CSV with columns "
-                    "index,label (a header line is allowed).")
-    p.add_argument("input", help=".npz or .csv file")
+                    "(and optionally 'pool_size', 'num_classes', 'class_names'), or CSV with exactly two "
+                    "integer columns index,label; the first line may be a header whose fields are not numbers "
+                    "(such as index,label); blank lines are skipped.")
+    p.add_argument("input", help=".npz file, or anything else read as CSV")
     p.add_argument("-o", "--output", required=True, help="output .pld path")
-    p.add_argument("--pool-size", type=int, help="N (required unless the .npz holds pool_size)")
+    p.add_argument("--pool-size", type=int, help="N (required unless the .npz holds pool_size or --pool is given)")
     p.add_argument("--num-classes", type=int, help="C (required unless the .npz holds num_classes)")
-    p.add_argument("--class-names", metavar="FILE", help="text file, one class name per line")
+    p.add_argument("--class-names", metavar="FILE", help="UTF-8 text file, one class name per line, no blank lines")
     p.add_argument("--meta", metavar="JSON", help="selection metadata as a JSON object string")
     p.add_argument("--codec", default="auto",
                    help="auto (default: smallest per section), fast (smallest among the fast-decoding "
-                        "codecs), packed, static, a joint codec name, or INDEX_CODEC,LABEL_CODEC")
+                        "codecs), packed, static, or INDEX_CODEC,LABEL_CODEC (an empty side is auto)")
     _add_pool_arguments(p, "record this pool's identity in the payload (and use its folders)")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode a payload to .npz or CSV",
                        description="Decode a payload (all checks) and write indices and labels.")
-    p.add_argument("payload")
+    p.add_argument("payload", help="path of a .pld file")
     p.add_argument("-o", "--output", required=True, help="output path ending in .npz or .csv")
     _add_pool_arguments(p, "check (and provide) the pool")
     p.set_defaults(func=cmd_decode)
@@ -75,6 +80,38 @@ def _read_payload(path: str) -> bytes:
         raise LimitExceeded(f"{path} is {size} bytes, above max_payload_bytes")
     with open(path, "rb") as f:
         return f.read()
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _pool_usage_error(args) -> Optional[str]:
+    if args.pool_root and not args.pool:
+        return "--pool-root only applies to --pool MANIFEST; give --pool too"
+    return None
+
+
+def _output_usage_error(path: str) -> Optional[str]:
+    """Checked before any work, so a bad --output never costs an encode nor leaves a temporary file."""
+    problem = output_problem(path)
+    return f"--output: {problem.strerror}" if problem is not None else None
+
+
+def _decode(blob: bytes, pool):
+    """decode(), with the hint for a payload that needs its pool phrased for the command line."""
+    from . import decode, inspect
+
+    try:
+        return decode(blob, pool=pool)
+    except PoolMismatch:
+        ident = inspect(blob)["pool"] if pool is None else None
+        if ident is None:
+            raise
+        raise PoolMismatch(f"payload was built for pool {ident['name'] or '<unnamed>'} (N={ident['size']}, "
+                           f"sha256={ident['sha256'][:16]}...) with its folder structure: pass that pool "
+                           "with --pool to decode it") from None
 
 
 def _open_pool(spec, root):
@@ -129,6 +166,8 @@ def _fmt_bits(x):
 
 
 def cmd_inspect(args) -> int:
+    if problem := _pool_usage_error(args):
+        return _usage(problem)
     blob = _read_payload(args.payload)
     info = describe(blob, decode_streams=not args.no_decode, pool=_open_pool(args.pool, args.pool_root))
     if args.json:
@@ -148,7 +187,8 @@ def cmd_inspect(args) -> int:
     print(f"  bits per pool image : {info['bits_per_pool_image']:.5f}")
     if "order0_bound_bits" in info:
         b = info["order0_bound_bits"]
-        print(f"  order-0 bound       : {b / 8:.0f} bytes (log2 C(N,k) + log2 multinomial(label counts))")
+        print(f"  order-0 bound       : {b:.1f} bits = {math.ceil(b / 8)} B "
+              "(log2 C(N,k) + log2 multinomial(label counts))")
         r = info["ratio_to_bound"]
         print(f"  ratio to bound      : {r:.4f}" if r is not None else "  ratio to bound      : n/a (bound is 0)")
     if info.get("not_decoded"):
@@ -161,11 +201,11 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from . import decode
-
+    if problem := _pool_usage_error(args):
+        return _usage(problem)
     blob = _read_payload(args.payload)
     pool = _open_pool(args.pool, args.pool_root)
-    p = decode(blob, pool=pool)
+    p = _decode(blob, pool)
     where = ""
     if pool is not None:
         where = " for pool " + (p.pool.describe() if p.pool else "(payload names no pool: identity not checked)")
@@ -173,74 +213,199 @@ def cmd_verify(args) -> int:
     return EXIT_OK
 
 
+#: a CSV field holding an integer: optional sign, ASCII digits (no "1_000", no "1.0")
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_INT64 = (-2**63, 2**63 - 1)
+#: what reading a malformed input file can raise (besides PladaError); turned into one EncodeError
+_READ_ERRORS = (OSError, ValueError, EOFError, csv.Error, zipfile.BadZipFile, zlib.error)
+
+
 def _load_input(path: str):
-    if os.path.getsize(path) > MAX_INPUT_BYTES:
-        raise EncodeError(f"{path} is larger than {MAX_INPUT_BYTES} bytes")
+    """(indices, labels, extras) from a .npz or CSV file; every way the file can be unreadable or malformed
+    ends as an EncodeError naming ``path``."""
+    try:
+        if os.path.getsize(path) > MAX_INPUT_BYTES:
+            raise EncodeError(f"{path} is larger than {MAX_INPUT_BYTES} bytes")
+        if path.lower().endswith(".npz"):
+            return _read_npz(path)
+        return _read_csv(path)
+    except PladaError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise EncodeError(f"{path}: not UTF-8 text (byte {exc.start}); the input must be a .npz archive or a "
+                          "CSV of index,label rows") from None
+    except OSError as exc:
+        raise EncodeError(f"{path}: {exc.strerror or exc}") from None
+    except _READ_ERRORS as exc:
+        raise EncodeError(f"{path}: cannot read it: {exc}") from None
+
+
+def _read_npz(path: str):
+    if os.path.getsize(path) == 0:
+        raise EncodeError(f"{path} is empty, not a .npz archive")
+    z = np.load(path, allow_pickle=False)
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise EncodeError(f"{path}: not a .npz archive (it holds a single array: a .npy file?)")
     extras: Dict[str, Any] = {}
-    if path.endswith(".npz"):
+    with z:
+        if "indices" not in z or "labels" not in z:
+            raise EncodeError(f"{path}: needs arrays 'indices' and 'labels' (has {sorted(z.files)})")
+        idx, lab = z["indices"], z["labels"]
+        for key in ("pool_size", "num_classes"):
+            if key in z:
+                extras[key] = _exact_int(z[key], f"{path}: {key}")
+        if "class_names" in z:
+            extras["class_names"] = _strings(z["class_names"], f"{path}: class_names")
+    return idx, lab, extras
+
+
+def _exact_int(a: np.ndarray, what: str) -> int:
+    """One integer; a float is accepted only when it is a whole number (10.0, not 10.7)."""
+    if a.shape == () and a.dtype.kind in "iu":
+        return int(a)
+    if a.shape == () and a.dtype.kind == "f" and float(a).is_integer():
+        return int(a)
+    found = repr(a.item()) if a.shape == () else f"an array of shape {a.shape}"
+    raise EncodeError(f"{what} must be one integer, got {found} (dtype {a.dtype})")
+
+
+def _strings(a: np.ndarray, what: str) -> List[str]:
+    if a.ndim != 1 or a.dtype.kind not in "US":
+        raise EncodeError(f"{what} must be a one-dimensional array of strings, got dtype {a.dtype}, "
+                          f"shape {a.shape}")
+    if a.dtype.kind == "U":
+        return [str(x) for x in a]
+    names = []
+    for i, raw in enumerate(a.tolist()):
         try:
-            z = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise EncodeError(f"{path}: not a readable .npz ({exc})") from None
-        with z:
-            if "indices" not in z or "labels" not in z:
-                raise EncodeError(f"{path}: needs arrays 'indices' and 'labels' (has {sorted(z.files)})")
-            idx, lab = z["indices"], z["labels"]
-            for key in ("pool_size", "num_classes"):
-                if key in z:
-                    extras[key] = int(z[key])
-            if "class_names" in z:
-                extras["class_names"] = [str(x) for x in z["class_names"]]
-        return idx, lab, extras
-    rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for lineno, row in enumerate(csv.reader(f), 1):
-            if not row:
-                continue
-            if lineno == 1 and len(row) >= 2 and not row[0].strip().lstrip("-").isdigit():
-                continue  # a header line such as "index,label"
-            if len(row) < 2:
-                raise EncodeError(f"{path}:{lineno}: expected index,label")
-            try:
-                rows.append((int(row[0]), int(row[1])))
-            except ValueError:
-                raise EncodeError(f"{path}:{lineno}: not integers: {row[:2]}") from None
+            names.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise EncodeError(f"{what}[{i}] is not UTF-8: {raw!r}") from None
+    return names
+
+
+def _read_csv(path: str):
+    """Rows of exactly two integers.  Blank lines are skipped; the first other line is a header (and
+    dropped) only when none of its two fields looks like a number, so no data row is ever taken for one."""
+    rows: List[Tuple[int, int]] = []
+    first = True
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not data
+        reader = csv.reader(f)
+        for row in reader:
+            fields = [x.strip() for x in row]
+            if len(fields) <= 1 and not "".join(fields):
+                continue  # blank line
+            where = f"{path}:{reader.line_num}"
+            if first:
+                first = False
+                if len(fields) == 2 and not any(map(_looks_numeric, fields)):
+                    continue  # a header line such as "index,label"
+            if len(fields) != 2:
+                raise EncodeError(f"{where}: expected index,label (2 columns), got {len(fields)} "
+                                  f"column{'s' * (len(fields) != 1)}: {row}")
+            if not all(_INTEGER.match(x) for x in fields):
+                raise EncodeError(f"{where}: not integers: {row}")
+            values = (int(fields[0]), int(fields[1]))
+            if not all(_INT64[0] <= v <= _INT64[1] for v in values):
+                raise EncodeError(f"{where}: value out of range (64-bit integers): {row}")
+            rows.append(values)
     if not rows:
         print(f"warning: {path} holds no index,label rows: the payload keeps no image", file=sys.stderr)
     arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1], extras
+    return arr[:, 0], arr[:, 1], {}
+
+
+def _looks_numeric(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_class_names(path: str) -> List[str]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise EncodeError(f"--class-names {path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise EncodeError(f"--class-names {path}: {exc.strerror or exc}") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the file's final line feed
+    names = []
+    for lineno, line in enumerate(lines, 1):
+        line = line[:-1] if line.endswith("\r") else line
+        if not line.strip():
+            raise EncodeError(f"{path}:{lineno}: blank line; --class-names needs one name on every line")
+        names.append(line)
+    return names
+
+
+def _codec_choice(text: str, have_pool: bool):
+    """The --codec value as encode() takes it, with errors phrased for the command line."""
+    from .payload import FAST, PRESETS
+    from .registry import SectionType, get_by_name, list_codecs
+
+    if text in ("auto", FAST) or text in PRESETS:
+        return text
+    sides = {SectionType.INDICES: "index", SectionType.LABELS: "label"}
+    known = "; ".join(f"{word} codecs: " + ", ".join(c.name for c in list_codecs(kind))
+                      for kind, word in sides.items()) + f"; presets: auto, {FAST}, {', '.join(PRESETS)}"
+    names = [x.strip() for x in text.split(",")]
+    if len(names) > 2:
+        raise EncodeError(f"--codec {text}: give one codec per section, INDEX_CODEC,LABEL_CODEC")
+    for name, side in zip(names, sides):
+        if not name:
+            continue  # this side is chosen automatically
+        try:
+            c = get_by_name(name)
+        except KeyError:
+            raise EncodeError(f"unknown codec {name!r}; {known}") from None
+        if len(names) == 1 and c.section in sides:
+            example = f"'{name},'" if c.section == SectionType.INDICES else f"',{name}'"
+            raise EncodeError(f"--codec {name} codes only {c.section.name.lower()}; name one codec per section "
+                              f"as INDEX_CODEC,LABEL_CODEC, e.g. {example} to choose the other side automatically")
+        if c.section != (SectionType.JOINT if len(names) == 1 else side):
+            wanted = "indices or labels" if len(names) == 1 else side.name.lower()
+            raise EncodeError(f"--codec {text}: {name} codes {c.section.name.lower()} sections, not {wanted}; "
+                              f"the form is INDEX_CODEC,LABEL_CODEC ({known})")
+        if c.needs_groups and not have_pool:
+            raise EncodeError(f"codec {name} needs the pool's folder structure: pass the pool with --pool")
+    if len(names) == 1:
+        return {"joint": names[0]}
+    return {"indices": names[0] or None, "labels": names[1] or None}
 
 
 def cmd_encode(args) -> int:
     from . import encode
 
-    idx, lab, extras = _load_input(args.input)
-    n = args.pool_size if args.pool_size is not None else extras.get("pool_size")
-    c = args.num_classes if args.num_classes is not None else extras.get("num_classes")
-    if n is None or c is None:
-        print("error: --pool-size and --num-classes are required for this input", file=sys.stderr)
-        return EXIT_USAGE
-    names = extras.get("class_names")
-    if args.class_names:
-        with open(args.class_names, encoding="utf-8") as f:
-            names = [line.rstrip("\n") for line in f if line.strip()]
+    problem = _output_usage_error(args.output) or _pool_usage_error(args)
+    if problem:
+        return _usage(problem)
     meta = None
     if args.meta:
         try:
             meta = json.loads(args.meta)
         except ValueError as exc:
-            print(f"error: --meta is not JSON: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    codec: Any = args.codec
-    if "," in codec:
-        i_name, l_name = codec.split(",", 1)
-        codec = {"indices": i_name or None, "labels": l_name or None}
+            return _usage(f"--meta is not JSON: {exc}")
+        if not isinstance(meta, dict):
+            return _usage(f"--meta must be a JSON object ({{...}}), got {type(meta).__name__}")
+    codec = _codec_choice(args.codec, have_pool=bool(args.pool))
+    idx, lab, extras = _load_input(args.input)
+    names = _read_class_names(args.class_names) if args.class_names else extras.get("class_names")
     pool = _open_pool(args.pool, args.pool_root)
+    n = args.pool_size if args.pool_size is not None else extras.get("pool_size")
+    if n is None and pool is not None:
+        n = pool.identity.size  # the pool knows N; a pool_size given as well must match it (encode checks)
+    c = args.num_classes if args.num_classes is not None else extras.get("num_classes")
+    missing = [flag for flag, value in (("--pool-size (or --pool)", n), ("--num-classes", c)) if value is None]
+    if missing:
+        return _usage(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required for this input")
     blob = encode(idx, lab, pool_size=n, num_classes=c, class_names=names, pool=pool, meta=meta, codec=codec)
-    tmp = args.output + ".tmp"
-    with open(tmp, "wb") as f:
+    with atomic_output(args.output) as f:
         f.write(blob)
-    os.replace(tmp, args.output)
     k = len(idx)
     print(f"wrote {args.output}: k={k} N={n} C={c}, {len(blob)} bytes"
           + (f", {8 * len(blob) / k:.3f} bits per kept image" if k else ""))
@@ -248,29 +413,26 @@ def cmd_encode(args) -> int:
 
 
 def cmd_decode(args) -> int:
-    from . import decode
-
+    out = args.output
+    kind = out.lower()[-4:]
+    problem = (_output_usage_error(out) or _pool_usage_error(args)
+               or (None if kind in (".npz", ".csv") else f"--output {out} must end in .npz or .csv"))
+    if problem:
+        return _usage(problem)
     blob = _read_payload(args.payload)
     pool = _open_pool(args.pool, args.pool_root)
-    p = decode(blob, pool=pool)
-    out = args.output
-    if out.endswith(".npz"):
+    p = _decode(blob, pool)
+    if kind == ".npz":
         arrays = {"indices": p.indices, "labels": p.labels, "pool_size": np.int64(p.pool_size),
                   "num_classes": np.int64(p.num_classes)}
         if p.class_names:
             arrays["class_names"] = np.array(p.class_names)
-        tmp = out + ".tmp.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, out)
-    elif out.endswith(".csv"):
-        tmp = out + ".tmp"
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
+        with atomic_output(out) as f:
+            np.savez(f, **arrays)
+    else:
+        with atomic_output(out, newline="", encoding="utf-8") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["index", "label"])
             w.writerows(zip(p.indices.tolist(), p.labels.tolist()))
-        os.replace(tmp, out)
-    else:
-        print("error: --output must end in .npz or .csv", file=sys.stderr)
-        return EXIT_USAGE
     print(f"wrote {out}: k={len(p)} N={p.pool_size} C={p.num_classes}")
     return EXIT_OK
