@@ -8,7 +8,22 @@ import sys
 import time
 
 
+def _registry_names(group: str) -> str:
+    """The names in a plugin group (built-in and installed), read from the registry; torch is not imported."""
+    from .. import plugins
+    from ..errors import PladaError
+
+    try:
+        names = plugins.names(group)
+    except PladaError:  # two plugins claim one name: the command reports it when it loads one
+        names = list(plugins.BUILTIN.get(group, {}))
+    return ", ".join(names)
+
+
 def register(sub) -> None:
+    from ..demo import FULL, MAX_DEFAULT_WORKERS, PLADA_METHODS, QUICK  # numpy only, no torch
+
+    models = _registry_names("plada_codec.teachers")
     t = sub.add_parser(
         "train", help="train a student from a payload and a pool, optionally measure it",
         description=("Decode a payload against the pool it was built for (the pool identity is checked), "
@@ -17,21 +32,38 @@ def register(sub) -> None:
                      "when it exists). Class folders are matched to the payload's class names by name."),
         epilog="example: python -m plada_codec train task.pld --pool ~/imagenet/train --eval target/ --out rec.json")
     t.add_argument("payload", help="the .pld payload")
-    t.add_argument("--pool", required=True, help="the pool folder the payload refers to")
-    t.add_argument("--eval", dest="eval_dir", default=None, help="labelled target folder to measure on")
-    t.add_argument("--trainer", default="torch",
-                   help="trainer plugin (built in: torch, nearest-centroid; more via the plada_codec.trainers "
-                        "entry-point group, docs/CLIENT.md)")
-    t.add_argument("--model", default="resnet18", help="student model for the torch trainer (resnet18, small-cnn, "
-                                                        "or a plada_codec.teachers plugin)")
-    t.add_argument("--epochs", type=int, default=None, help="training epochs (default: 30, or from --samples)")
-    t.add_argument("--samples", type=int, default=None, help="images to see in training instead of --epochs")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    t.add_argument("--save-model", default=None, help="write the trained torch model's state_dict here")
-    t.add_argument("--out", default=None, help="write a JSON record of the run here")
+    t.add_argument("--pool", required=True, metavar="DIR", help="the pool folder the payload refers to")
+    t.add_argument("--eval", dest="eval_dir", default=None, metavar="TARGET",
+                   help="labelled target folder to measure on")
+    t.add_argument("--trainer", default="torch", metavar="NAME",
+                   help="trainer plugin: " + _registry_names("plada_codec.trainers") + " (built-in and "
+                        "plada_codec.trainers entry points, docs/CLIENT.md) (default: %(default)s)")
+    t.add_argument("--model", default="resnet18", metavar="NAME",
+                   help="student model of the torch trainer: " + models + " (the model registry: built-in and "
+                        "plada_codec.teachers plugins) (default: %(default)s, the paper's student; fast-cnn, "
+                        "the demo's, trains tens of times faster on a CPU)")
+    t.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help="torch trainer: training epochs (default: 30, or from --samples)")
+    t.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="torch trainer: images to see in training instead of --epochs: ceil(N / kept images) "
+                        "epochs, 1 to 200 (ignored with --epochs)")
+    t.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed passed to the trainer (torch: initialisation, augmentation, data order) "
+                        "(default: %(default)s)")
+    t.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--save-model", default=None, metavar="FILE",
+                   help="write the trained torch model's state_dict here (trainers with a torch model)")
+    t.add_argument("--out", default=None, metavar="FILE", help="write a JSON record of the run here")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=cmd_train)
+
+    def joined(values) -> str:
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+    def both(full, quick) -> str:
+        """'(default: F)' or '(default: F; --quick: Q)'."""
+        return f"(default: {full})" if full == quick else f"(default: {full}; --quick: {quick})"
 
     d = sub.add_parser(
         "demo", help="the main job: bytes vs accuracy on real images, against sending JPEGs",
@@ -43,21 +75,35 @@ def register(sub) -> None:
                      "results.json, results.md and accuracy_vs_bytes.png."),
         epilog="example: python -m plada_codec demo --quick; python -m plada_codec demo --target my_task/ --out r/")
     d.add_argument("--quick", action="store_true",
-                   help="one task, budgets 1%% and 5%%, vanilla, Safety-Net, auto and the baselines, short "
-                        "training (a smoke test)")
+                   help=f"smoke-test settings: the digits task only (unless --tasks or --target), budgets "
+                        f"{joined(QUICK.budgets)}, methods {joined(QUICK.methods)} (plus auto and the baselines), "
+                        f"{QUICK.teacher_epochs} teacher epochs, {QUICK.student_samples} student samples")
     d.add_argument("--target", action="append", default=None, metavar="DIR",
-                   help="a target task folder with train/ and test/ (repeatable); default: the benchmark's tasks")
-    d.add_argument("--tasks", default=None, help="comma-separated benchmark task names (default: all)")
-    d.add_argument("--pool", default=None, help="pool folder (default: the benchmark's reference pool)")
-    d.add_argument("--cache", default=None, help="benchmark cache (default: $PLADA_CACHE or ~/.cache/plada_codec)")
-    d.add_argument("--out", default="results", help="output folder (default: results/)")
-    d.add_argument("--budgets", default=None, help="comma-separated keep fractions, e.g. 0.005,0.01,0.05")
-    d.add_argument("--student", default=None, help="student model (default fast-cnn; small-cnn; resnet18 is the "
-                                                     "paper's but ~15x slower on a CPU)")
-    d.add_argument("--student-samples", type=int, default=None, help="images each student sees in training")
-    d.add_argument("--methods", default=None,
-                   help="comma-separated PLADA selections to train: vanilla, safety-net, opposite (default: all)")
-    d.add_argument("--teacher-epochs", type=int, default=None, help="teacher training epochs")
+                   help="a target task folder with train/ and test/, val/ optional (repeatable; default: the "
+                        "benchmark's tasks)")
+    d.add_argument("--tasks", default=None, metavar="NAMES",
+                   help="comma-separated benchmark task names, as `data info` lists them (default: all; --quick: "
+                        "digits); ignored with --target")
+    d.add_argument("--pool", default=None, metavar="DIR",
+                   help="pool folder (default: the benchmark's reference pool)")
+    d.add_argument("--cache", default=None, metavar="DIR",
+                   help="benchmark cache (default: $PLADA_CACHE or ~/.cache/plada_codec)")
+    d.add_argument("--out", default="results", metavar="DIR", help="output folder (default: %(default)s/)")
+    d.add_argument("--budgets", default=None, metavar="FRACTIONS",
+                   help="comma-separated keep fractions of the pool "
+                        + both(joined(FULL.budgets), joined(QUICK.budgets)))
+    d.add_argument("--student", default=None, metavar="NAME",
+                   help=f"student model: {models} " + both(FULL.student, QUICK.student)[:-1]
+                        + "; resnet18 is the paper's but tens of times slower on a CPU)")
+    d.add_argument("--student-samples", type=int, default=None, metavar="N",
+                   help="images each student sees in training " + both(FULL.student_samples, QUICK.student_samples))
+    methods = [m for m, _, _ in PLADA_METHODS]
+    d.add_argument("--methods", default=None, metavar="NAMES",
+                   help="comma-separated PLADA selections to train: " + ", ".join(methods) + " "
+                        + both("all" if list(FULL.methods) == methods else joined(FULL.methods),
+                               "all" if list(QUICK.methods) == methods else joined(QUICK.methods)))
+    d.add_argument("--teacher-epochs", type=int, default=None, metavar="N",
+                   help="teacher training epochs " + both(FULL.teacher_epochs, QUICK.teacher_epochs))
     d.add_argument("--student-flip", choices=("auto", "yes", "no"), default=None,
                    help="students flip images left-right: auto (default) when the teacher's accuracy on its "
                         "held-out images survives the flip (animals yes, digits no)")
@@ -65,12 +111,15 @@ def register(sub) -> None:
                    help="skip the auto rule (it picks among the trained selections by their students' accuracy "
                         "on the teacher's held-out training images)")
     d.add_argument("--no-baselines", action="store_true", help="skip the JPEG and random-pool baselines")
-    d.add_argument("--seed", type=int, default=None)
-    d.add_argument("--threads", type=int, default=None,
+    d.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="seed of the teachers, students, background images and baseline picks "
+                        + both(FULL.seed, QUICK.seed))
+    d.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch CPU threads for teachers and scoring (default: torch's choice)")
-    d.add_argument("--workers", type=int, default=None,
+    d.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes that train the students side by side, one thread each (default: the number of "
-                        "threads, at most 4; 1: train them in this process, with progress bars)")
+                        f"threads, at most {MAX_DEFAULT_WORKERS}; 1: train them in this process, with progress "
+                        "bars)")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
 

@@ -16,12 +16,15 @@ def register(sub) -> None:
                      "32x32 PNGs from 7 sources, grouped source.category like ImageNet synsets) and the "
                      "target tasks (animals, digits, tuxpaint, textures; train/val/test ImageFolders). "
                      "Finished parts are skipped on a second run."))
-    b.add_argument("--cache", default=None,
+    b.add_argument("--cache", default=None, metavar="DIR",
                    help="cache directory (default: $PLADA_CACHE or ~/.cache/plada_codec)")
     b.add_argument("--force", action="store_true", help="delete the built benchmark and build it again")
     b.set_defaults(func=_build)
-    i = dsub.add_parser("info", help="print where the benchmark is and what it holds")
-    i.add_argument("--cache", default=None, help="cache directory (default: $PLADA_CACHE or ~/.cache/plada_codec)")
+    i = dsub.add_parser("info", help="print where the benchmark is and what it holds",
+                        description="Print the benchmark's folder, its pool sources and its tasks' split sizes "
+                                    "(exit status 1 when it is not built).")
+    i.add_argument("--cache", default=None, metavar="DIR",
+                   help="cache directory (default: $PLADA_CACHE or ~/.cache/plada_codec)")
     i.set_defaults(func=_info)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

@@ -16,12 +16,24 @@ WORKFLOW = (
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, except the uninformative None/False ones."""
+    """Show defaults, except the uninformative None/False ones (by identity: a default of 0 is shown)."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
             return action.help
         return super()._get_help_string(action)
+
+
+def _registry_names(group: str) -> str:
+    """The names in a plugin group (built-in and installed), read from the registry; torch is not imported."""
+    from .. import plugins
+    from ..errors import PladaError
+
+    try:
+        names = plugins.names(group)
+    except PladaError:  # two plugins claim one name: the command reports it when it loads one
+        names = list(plugins.BUILTIN.get(group, {}))
+    return ", ".join(names)
 
 
 def register(sub) -> None:
@@ -33,14 +45,15 @@ def register(sub) -> None:
     p.add_argument("train_dir", help="labelled target training folder: one sub-folder per class")
     p.add_argument("-o", "--output", required=True, help="teacher file to write (.pt)")
     p.add_argument("--arch", default="small-cnn",
-                   help="model name: small-cnn, resnet18, efficientnet-lite0-frozen or a plugin's")
+                   help="model: " + _registry_names("plada_codec.teachers")
+                        + " (the model registry: built-in and plada_codec.teachers plugins)")
     p.add_argument("--image-size", type=int, default=32, help="images are resized to this square size")
     p.add_argument("--epochs", type=int, default=10, help="training epochs")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (cosine schedule)")
     p.add_argument("--batch-size", type=int, default=128, help="training batch size")
     p.add_argument("--val-fraction", type=float, default=0.1, help="stratified held-out share")
     p.add_argument("--no-augment", action="store_true", help="no random shifts/flips during training")
-    _common_torch_args(p)
+    _common_torch_args(p, seed="seed of the held-out split, initialisation and data order")
     p.set_defaults(func=cmd_teacher)
 
     p = sub.add_parser(
@@ -50,23 +63,26 @@ def register(sub) -> None:
                     "one contiguous part; under torchrun the part is RANK/WORLD_SIZE. " + WORKFLOW,
         formatter_class=_HelpFormatter)
     p.add_argument("--teacher", required=True, help="teacher file written by the teacher command")
-    _pool_args(p, required=True)
+    _pool_args(p, required=True, help="pool folder to score (ImageFolder-style tree)")
     p.add_argument("--out", required=True, help="folder for the score chunks")
     p.add_argument("--shard", help="i/n: score part i of n (default: RANK/WORLD_SIZE, else everything)")
     p.add_argument("--chunk-size", type=int, default=65536, help="images per chunk file (the resume unit)")
     p.add_argument("--temperature", type=float, default=1.0, help="energy temperature T: E = -T logsumexp(z/T)")
     p.add_argument("--batch-size", type=int, default=256, help="inference batch size")
     p.add_argument("--merge-to", help="after scoring (all ranks under torchrun), merge the chunks into this .npz")
-    _common_torch_args(p)
+    _common_torch_args(p, seed="not used: scoring draws no random numbers",
+                       device="cpu, cuda, cuda:1, ... (auto: CUDA when available; under torchrun the rank's "
+                              "cuda:LOCAL_RANK)")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
         "merge", help="merge score chunks into one file, checking they tile the pool exactly once",
         description="Merge score chunks (folders or files) into one .npz. Fails on a gap, an overlap, chunks of "
-                    "another pool, teacher or temperature. " + WORKFLOW)
+                    "another pool, teacher or temperature. " + WORKFLOW,
+        formatter_class=_HelpFormatter)
     p.add_argument("inputs", nargs="+", help="score chunk folders or files")
     p.add_argument("-o", "--output", required=True, help="merged .npz to write")
-    _pool_args(p, required=False)
+    _pool_args(p, required=False, help="check the chunks against this pool folder (ImageFolder-style tree)")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser(
@@ -80,37 +96,49 @@ def register(sub) -> None:
     budget = p.add_mutually_exclusive_group(required=True)
     budget.add_argument("--fraction", type=float, help="keep this fraction of the pool, e.g. 0.01")
     budget.add_argument("--count", type=int, help="keep this many images")
-    budget.add_argument("--max-bytes", type=int, help="keep the largest selection whose payload fits in this many bytes")
+    budget.add_argument("--max-bytes", type=int,
+                        help="keep the largest selection whose payload fits in this many bytes")
     p.add_argument("--rule", default="low-energy",
                    help="low-energy (paper's vanilla), high-energy (opposite, far-OOD), entropy, a plugin rule, "
                         "or auto (choose on the teacher's held-out target training split)")
-    p.add_argument("--safety-net", action="store_true", help="reserve --share of the budget for per-class quotas")
-    p.add_argument("--share", type=float, default=0.5, help="Safety-Net share s of the budget")
-    p.add_argument("--alpha", type=float, default=-0.2, help="Safety-Net quota exponent: K_c ~ N_c^alpha")
-    p.add_argument("--codec", default="auto", help="payload codec choice: auto (smallest), fast (smallest among the fast-decoding "
-                        "codecs), packed, static or a codec name")
+    p.add_argument("--safety-net", action="store_true",
+                   help="reserve --share of the budget for per-class quotas (--rule auto ignores it and tries "
+                        "low-energy with and without the Safety-Net itself, at the default share and alpha)")
+    p.add_argument("--share", type=float, default=0.5, help="Safety-Net share s of the budget (with --safety-net)")
+    p.add_argument("--alpha", type=float, default=-0.2,
+                   help="Safety-Net quota exponent: K_c ~ N_c^alpha (with --safety-net)")
+    p.add_argument("--codec", default="auto",
+                   help="payload codec choice: auto (smallest), fast (smallest among the fast-decoding codecs), "
+                        "packed, static or a codec name")
     p.add_argument("--meta", help="JSON object to add to the payload metadata")
-    _pool_args(p, required=False)
+    _pool_args(p, required=False,
+               help="the scores' pool folder: checks the scores against it and lets the codecs use its folders "
+                    "(needed by --rule auto, whose proxy students train on its images)")
     p.add_argument("--teacher", help="teacher file (needed by --rule auto: its held-out split)")
     p.add_argument("--target-train", help="target training folder for --rule auto (default: the teacher's)")
     p.add_argument("--proxy-epochs", type=int, default=3, help="--rule auto: proxy student epochs")
     p.add_argument("--proxy-max-images", type=int, default=5000, help="--rule auto: proxy training images at most")
-    _common_torch_args(p)
+    _common_torch_args(p, seed="--rule auto: seed of the proxy students", only="--rule auto: ")
     p.set_defaults(func=cmd_select)
 
 
-def _pool_args(p, required: bool) -> None:
-    p.add_argument("--pool", required=required, help="pool folder (ImageFolder-style tree)")
-    p.add_argument("--manifest", help="use this canonical manifest file instead of scanning --pool")
+def _pool_args(p, required: bool, help: str) -> None:
+    p.add_argument("--pool", required=required, help=help)
+    p.add_argument("--manifest", help="read the pool's image list from this canonical manifest instead of scanning "
+                                      "--pool (which is still needed: the image root)")
     p.add_argument("--pool-name", help="pool name recorded in payloads (default: the folder's name)")
 
 
-def _common_torch_args(p) -> None:
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: CUDA when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--seed", type=int, default=0, help="seed of splits, initialisation, data order")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+def _common_torch_args(p, seed: str, device: str = "cpu, cuda, cuda:1, ... (auto: CUDA when available)",
+                       only: str = "") -> None:
+    """--device, --threads, --workers, --seed, --quiet; ``only`` prefixes the help of an option that only some
+    modes of the command use (select: --rule auto)."""
+    p.add_argument("--device", default="auto", help=only + device)
+    p.add_argument("--threads", type=int, default=0, help=only + "torch CPU threads (0: torch's default)")
+    p.add_argument("--workers", type=int, default=0,
+                   help=only + "DataLoader worker processes (0: load images in the main process)")
+    p.add_argument("--seed", type=int, default=0, help=seed)
+    p.add_argument("--quiet", action="store_true", help=only + "no progress bars")
 
 
 def _setup_torch(args):
