@@ -75,8 +75,8 @@ class Codec:
     #: costliest candidates first so that its threads finish together
     encode_cost: int = 10
     #: included in codec="fast": a decoder without a learnt model (one table or coder step per value,
-    #: 40-300 M values/s on one core in docs/SPEED.md), so such payloads decode at >= 20 M kept images/s
-    #: with their labels whatever the data
+    #: 38-310 M values/s on one core in docs/SPEED.md: payloads of them decode at 20-35 M kept images/s
+    #: with their labels whatever the data)
     fast_decode: bool = False
 
     def encode(self, values, ctx: StreamContext):  # pragma: no cover - interface
