@@ -88,6 +88,16 @@ def names(group: str) -> List[str]:
     return builtin + sorted(n for n in list(found) + list(_RUNTIME[group]) if n not in builtin)
 
 
+def names_for_help(group: str) -> str:
+    """The names of ``group`` as one comma-separated string for a --help text; when two plugins claim one
+    name (an error the command reports when it loads one) the built-in names.  Imports no plugin."""
+    try:
+        found = names(group)
+    except PladaError:
+        found = list(BUILTIN.get(group, {}))
+    return ", ".join(found)
+
+
 def load(group: str, name: str) -> Any:
     """The object registered as ``name`` in ``group`` (imported on first use)."""
     _check_group(group)

@@ -7,23 +7,13 @@ import os
 import sys
 import time
 
-
-def _registry_names(group: str) -> str:
-    """The names in a plugin group (built-in and installed), read from the registry; torch is not imported."""
-    from .. import plugins
-    from ..errors import PladaError
-
-    try:
-        names = plugins.names(group)
-    except PladaError:  # two plugins claim one name: the command reports it when it loads one
-        names = list(plugins.BUILTIN.get(group, {}))
-    return ", ".join(names)
+from ..plugins import names_for_help
 
 
 def register(sub) -> None:
     from ..demo import FULL, MAX_DEFAULT_WORKERS, PLADA_METHODS, QUICK  # numpy only, no torch
 
-    models = _registry_names("plada_codec.teachers")
+    models = names_for_help("plada_codec.teachers")
     t = sub.add_parser(
         "train", help="train a student from a payload and a pool, optionally measure it",
         description=("Decode a payload against the pool it was built for (the pool identity is checked), "
@@ -36,7 +26,7 @@ def register(sub) -> None:
     t.add_argument("--eval", dest="eval_dir", default=None, metavar="TARGET",
                    help="labelled target folder to measure on")
     t.add_argument("--trainer", default="torch", metavar="NAME",
-                   help="trainer plugin: " + _registry_names("plada_codec.trainers") + " (built-in and "
+                   help="trainer plugin: " + names_for_help("plada_codec.trainers") + " (built-in and "
                         "plada_codec.trainers entry points, docs/CLIENT.md) (default: %(default)s)")
     t.add_argument("--model", default="resnet18", metavar="NAME",
                    help="student model of the torch trainer: " + models + " (the model registry: built-in and "

@@ -8,6 +8,8 @@ import argparse
 import os
 import sys
 
+from ..plugins import names_for_help
+
 WORKFLOW = (
     "workflow: teacher (train on the target's labelled training folder) -> score (every pool image, "
     "resumable shards; runs under torchrun) -> merge (check the shards tile the pool) -> select (rule + "
@@ -24,18 +26,6 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def _registry_names(group: str) -> str:
-    """The names in a plugin group (built-in and installed), read from the registry; torch is not imported."""
-    from .. import plugins
-    from ..errors import PladaError
-
-    try:
-        names = plugins.names(group)
-    except PladaError:  # two plugins claim one name: the command reports it when it loads one
-        names = list(plugins.BUILTIN.get(group, {}))
-    return ", ".join(names)
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "teacher", help="train a teacher on a labelled target training folder",
@@ -45,7 +35,7 @@ def register(sub) -> None:
     p.add_argument("train_dir", help="labelled target training folder: one sub-folder per class")
     p.add_argument("-o", "--output", required=True, help="teacher file to write (.pt)")
     p.add_argument("--arch", default="small-cnn",
-                   help="model: " + _registry_names("plada_codec.teachers")
+                   help="model: " + names_for_help("plada_codec.teachers")
                         + " (the model registry: built-in and plada_codec.teachers plugins)")
     p.add_argument("--image-size", type=int, default=32, help="images are resized to this square size")
     p.add_argument("--epochs", type=int, default=10, help="training epochs")
