@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-from .errors import DecodeError, EncodeError, PladaError, PoolError, PoolMismatch
+from .errors import DecodeError, EncodeError, InputError, PladaError, PoolError, PoolMismatch, UsageError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1     # a command ran and reports failure (e.g. a check that did not pass)
@@ -67,6 +67,26 @@ def build_parser(modules: Optional[List[str]] = None) -> argparse.ArgumentParser
     return parser
 
 
+def _int_at_least(lowest: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"{value} is below {lowest}")
+        return value
+
+    parse.__name__ = f"int >= {lowest}"
+    return parse
+
+
+#: argparse ``type=`` for counts: ``positive_int`` (>= 1), ``non_negative_int`` (>= 0); a bad value is a
+#: usage error (exit 2) naming the option, before any work
+positive_int = _int_at_least(1)
+non_negative_int = _int_at_least(0)
+
+
 #: how an error ends the program, first match wins: (class, message prefix, exit code); a prefix of None
 #: names the error class (TruncatedPayload, CorruptPayload, ...)
 _ERROR_EXITS = [
@@ -74,6 +94,8 @@ _ERROR_EXITS = [
     (PoolError, "pool: ", EXIT_POOL),
     (DecodeError, None, EXIT_FORMAT),
     (EncodeError, "cannot encode: ", EXIT_INPUT),
+    (UsageError, "", EXIT_USAGE),
+    (InputError, "", EXIT_INPUT),
     (PladaError, "", EXIT_FAILURE),
     (OSError, "", EXIT_INPUT),
 ]

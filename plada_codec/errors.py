@@ -45,6 +45,16 @@ class PoolError(PladaError, ValueError):
     """A pool folder or manifest cannot be read or is inconsistent."""
 
 
+class UsageError(PladaError, ValueError):
+    """A command's option or argument has a value it cannot take (``--fraction 1.5``, an unavailable
+    ``--device``, an option that needs another one).  The command line exits with status 2."""
+
+
+class InputError(PladaError, ValueError):
+    """An input file or folder a command reads (teacher file, scores, training or evaluation folder,
+    payload) is missing or is not what the command expects.  The command line exits with status 5."""
+
+
 __all__ = [
     "PladaError",
     "EncodeError",
@@ -55,4 +65,6 @@ __all__ = [
     "LimitExceeded",
     "PoolMismatch",
     "PoolError",
+    "UsageError",
+    "InputError",
 ]

@@ -35,6 +35,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .errors import UsageError
+
 DEFAULT_LR = 1e-3
 DEFAULT_WEIGHT_DECAY = 0.05
 #: datasets whose transformed tensors fit in this many bytes are materialized once (see the module doc)
@@ -53,7 +55,16 @@ def resolve_device(device=None) -> torch.device:
     """``None``/``"auto"``: CUDA when available, else CPU."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise UsageError(f"device {device!r}: {exc}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {device!r}: no CUDA device on this machine (use cpu or auto)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UsageError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return dev
 
 
 def seed_everything(seed: int) -> torch.Generator:
