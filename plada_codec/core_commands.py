@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from .cli import EXIT_OK, EXIT_USAGE
-from .errors import EncodeError, PladaError, PoolError, PoolMismatch
+from .errors import EncodeError, PladaError, PoolError, PoolMismatch, UsageError
 from .files import atomic_output, output_problem
 
 MAX_INPUT_BYTES = 2**31
@@ -344,7 +344,8 @@ def _read_class_names(path: str) -> List[str]:
 
 
 def _codec_choice(text: str, have_pool: bool):
-    """The --codec value as encode() takes it, with errors phrased for the command line."""
+    """The --codec value as encode() takes it; a bad one is a usage error (exit 2) phrased for the command
+    line, raised before any input is read."""
     from .payload import FAST, PRESETS
     from .registry import SectionType, get_by_name, list_codecs
 
@@ -355,24 +356,24 @@ def _codec_choice(text: str, have_pool: bool):
                       for kind, word in sides.items()) + f"; presets: auto, {FAST}, {', '.join(PRESETS)}"
     names = [x.strip() for x in text.split(",")]
     if len(names) > 2:
-        raise EncodeError(f"--codec {text}: give one codec per section, INDEX_CODEC,LABEL_CODEC")
+        raise UsageError(f"--codec {text}: give one codec per section, INDEX_CODEC,LABEL_CODEC")
     for name, side in zip(names, sides):
         if not name:
             continue  # this side is chosen automatically
         try:
             c = get_by_name(name)
         except KeyError:
-            raise EncodeError(f"unknown codec {name!r}; {known}") from None
+            raise UsageError(f"unknown codec {name!r}; {known}") from None
         if len(names) == 1 and c.section in sides:
             example = f"'{name},'" if c.section == SectionType.INDICES else f"',{name}'"
-            raise EncodeError(f"--codec {name} codes only {c.section.name.lower()}; name one codec per section "
+            raise UsageError(f"--codec {name} codes only {c.section.name.lower()}; name one codec per section "
                               f"as INDEX_CODEC,LABEL_CODEC, e.g. {example} to choose the other side automatically")
         if c.section != (SectionType.JOINT if len(names) == 1 else side):
             wanted = "indices or labels" if len(names) == 1 else side.name.lower()
-            raise EncodeError(f"--codec {text}: {name} codes {c.section.name.lower()} sections, not {wanted}; "
+            raise UsageError(f"--codec {text}: {name} codes {c.section.name.lower()} sections, not {wanted}; "
                               f"the form is INDEX_CODEC,LABEL_CODEC ({known})")
         if c.needs_groups and not have_pool:
-            raise EncodeError(f"codec {name} needs the pool's folder structure: pass the pool with --pool")
+            raise UsageError(f"codec {name} needs the pool's folder structure: pass the pool with --pool")
     if len(names) == 1:
         return {"joint": names[0]}
     return {"indices": names[0] or None, "labels": names[1] or None}

@@ -25,17 +25,19 @@ tile ``[0, N)`` exactly once (gap, overlap), for one pool and one teacher.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import PladaError, PoolMismatch
+from ..errors import InputError, PladaError, PoolMismatch, UsageError
+from ..files import atomic_output
 from ..identity import PoolIdentity, as_identity
-from ..pool import atomic_output
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_CHUNK_SIZE = 65536
@@ -116,10 +118,22 @@ class ScoreTable:
 
     @classmethod
     def load(cls, path) -> "ScoreTable":
+        """Read a score file; :class:`InputError` when it is missing or is not a score file."""
+        if not os.path.exists(path):
+            raise InputError(f"score file {path} does not exist")
+        not_scores = InputError(f"{path} is not a score file (written by score/merge)")
         try:
-            with np.load(path, allow_pickle=False) as z:
+            z = np.load(path, allow_pickle=False)
+        except OSError as exc:
+            raise InputError(f"cannot read score file {path}: {exc.strerror or exc}") from None
+        except (ValueError, EOFError, zipfile.BadZipFile):  # numpy's words for "not an .npy/.npz file"
+            raise not_scores from None
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a plain .npy array
+            raise not_scores
+        try:
+            with z:
                 if int(z["format_version"]) != FORMAT_VERSION:
-                    raise PladaError(f"{path}: score file version {int(z['format_version'])} is not {FORMAT_VERSION}")
+                    raise InputError(f"{path}: score file version {int(z['format_version'])} is not {FORMAT_VERSION}")
                 pool = PoolIdentity(str(z["pool_name"]), int(z["pool_size"]), z["pool_sha256"].tobytes())
                 table = cls(pool=pool, teacher_id=str(z["teacher_id"]), temperature=float(z["temperature"]),
                             num_classes=int(z["num_classes"]), start=int(z["start"]), stop=int(z["stop"]),
@@ -127,14 +141,16 @@ class ScoreTable:
                             class_names=[str(s) for s in z["class_names"]] if "class_names" in z else None)
         except PladaError:
             raise
-        except (OSError, KeyError, ValueError, EOFError) as exc:
-            raise PladaError(f"cannot read score file {path}: {exc}") from None
+        except OSError as exc:
+            raise InputError(f"cannot read score file {path}: {exc.strerror or exc}") from None
+        except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile):  # a field missing or malformed
+            raise not_scores from None
         n = table.size
         if not 0 <= table.start <= table.stop <= pool.size or any(
                 len(getattr(table, f)) != n for f in SCORE_FIELDS):
-            raise PladaError(f"{path}: inconsistent score file (range [{table.start}, {table.stop}), N={pool.size})")
+            raise InputError(f"{path}: inconsistent score file (range [{table.start}, {table.stop}), N={pool.size})")
         if n and (table.label.min() < 0 or table.label.max() >= table.num_classes):
-            raise PladaError(f"{path}: labels outside [0, {table.num_classes})")
+            raise InputError(f"{path}: labels outside [0, {table.num_classes})")
         return table
 
     def check_pool(self, pool) -> None:
@@ -166,7 +182,7 @@ def parse_shard(text: str) -> Tuple[int, int]:
     """``"i/n"`` -> (i, n)."""
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
     if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
-        raise PladaError(f"--shard {text!r}: expected i/n with 0 <= i < n, e.g. 0/4")
+        raise UsageError(f"--shard {text!r}: expected i/n with 0 <= i < n, e.g. 0/4")
     return int(m.group(1)), int(m.group(2))
 
 
@@ -233,10 +249,12 @@ def score(teacher, pool, out_dir, *, teacher_id_: Optional[str] = None, temperat
     ident = as_identity(pool)
     tid = teacher_id_ or teacher_id(teacher)
     rank, world = shard if shard is not None else shard_from_env()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     chunks = shard_chunks(len(pool), rank, world, chunk_size)
+    if not 0 < temperature < math.inf:
+        raise UsageError(f"temperature must be > 0 and finite, got {temperature}")
     dev = resolve_device(device)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)  # after every check: a refused run leaves no empty folder
     dataset = PoolDataset(pool, transform)
     import torch
 
@@ -301,9 +319,9 @@ def merge(inputs, pool=None, teacher_id_: Optional[str] = None) -> ScoreTable:
         elif item.exists():
             files.append(item)
         else:
-            raise PladaError(f"no such score file or folder: {item}")
+            raise InputError(f"score file or folder {item} does not exist")
     if not files:
-        raise PladaError(f"no score files (scores-*.npz) in {', '.join(str(i) for i in inputs)}")
+        raise InputError(f"no score files (scores-*.npz) in {', '.join(str(i) for i in inputs)}")
     tables = [ScoreTable.load(p) for p in files]
     first = tables[0]
     ident = as_identity(pool) or first.pool
@@ -337,7 +355,7 @@ def load_scores(path, pool=None) -> ScoreTable:
         return merge(path, pool)
     t = ScoreTable.load(path)
     if t.start != 0 or t.stop != t.pool.size:
-        raise PladaError(f"{path} covers [{t.start}, {t.stop}) only; merge the chunks of the whole pool first")
+        raise InputError(f"{path} covers [{t.start}, {t.stop}) only; merge the chunks of the whole pool first")
     t.check_pool(pool)
     return t
 

@@ -31,13 +31,15 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..errors import PladaError
+from ..errors import PladaError, UsageError
 from .rules import get_rule, rule_keys
 
 #: probe this many k beyond the bisection result (the size is not exactly monotone in k)
 DEFAULT_PROBE = 8
 #: larger k checked (evenly spaced up to N) after each bisection, for the non-monotone regions of s(k)
 GRID_POINTS = 16
+#: payload metadata keys the selection writes itself (a caller's ``meta`` may not use them)
+RESERVED_META_KEYS = ("selection",)
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,10 @@ class SafetyNet:
     alpha: float = -0.2
 
     def __post_init__(self):
-        if not 0.0 <= self.share <= 1.0 or not math.isfinite(self.alpha):
-            raise PladaError(f"Safety-Net share must be in [0, 1] and alpha finite, got {self.share}, {self.alpha}")
+        if not 0.0 <= self.share <= 1.0:
+            raise UsageError(f"Safety-Net share must be in [0, 1], got {self.share}")
+        if not math.isfinite(self.alpha):
+            raise UsageError(f"Safety-Net alpha must be finite, got {self.alpha}")
 
 
 DEFAULT_SAFETY_NET = SafetyNet()
@@ -146,10 +150,10 @@ class Selection:
 def resolve_count(n: int, fraction: Optional[float] = None, count: Optional[int] = None) -> int:
     if fraction is not None:
         if not 0 < fraction <= 1:
-            raise PladaError(f"fraction must be in (0, 1], got {fraction}")
+            raise UsageError(f"fraction must be in (0, 1], got {fraction}")
         return max(1, int(round(fraction * n)))
     if not 1 <= int(count) <= n:
-        raise PladaError(f"count must be in [1, {n}], got {count}")
+        raise UsageError(f"count must be in [1, {n}] (the pool's size), got {count}")
     return int(count)
 
 
@@ -168,15 +172,16 @@ def select(scores, rule="low-energy", *, fraction: Optional[float] = None, count
     monotone: codecs adapt, a contiguous run of picks can cost less than a smaller scattered set, and near
     k = N the kept set is almost the whole pool and gets cheap again.  The search: (1) brackets, starting
     at k = min(N, B) (about one byte per kept image, the paper's order of magnitude) and doubling or
-    halving until one k fits and another does not; (2) bisects to k with s(k) <= B < s(k+1); (3) probes
-    k+1 .. k+``probe`` and moves to the largest that fits, until ``probe`` consecutive k fail; (4) checks
-    :data:`GRID_POINTS` evenly spaced k from there up to N and, when one fits, continues from the
-    largest fitting one with (2).  The result never exceeds B; no k within ``probe`` above it and no grid
-    point fits.  It is the largest fitting k unless s(k) dips under B in a window narrower than the grid
-    spacing (the tests compare with a brute-force scan).  The metadata records ``selection.search =
+    halving until one k fits and another does not (skipped when even k = 1 does not fit: the search then
+    starts at (3) from k = 0); (2) bisects to k with s(k) <= B < s(k+1); (3) probes k+1 .. k+``probe``
+    and moves to the largest that fits, until ``probe`` consecutive k fail; (4) checks
+    :data:`GRID_POINTS` evenly spaced k from there up to N (N included) and, when one fits, continues from
+    the largest fitting one with (2).  The result never exceeds B; no k within ``probe`` above it and no
+    grid point fits.  It is the largest fitting k unless s(k) dips under B in a window narrower than the
+    grid spacing (the tests compare with a brute-force scan).  The metadata records ``selection.search =
     {probe}`` (constant during the search, so every s(k) measured is the exact final size);
-    ``Selection.search`` holds k, its size, the size of k+1 and the number of encodes.  ``PladaError`` if
-    even k = 1 does not fit.
+    ``Selection.search`` holds k, its size, the size of k+1 and the number of encodes.
+    :class:`~plada_codec.errors.UsageError` when no k probed fits.
 
     ``record``: extra keys for the ``selection`` metadata (``--rule auto`` puts its report there).
     """
@@ -212,6 +217,10 @@ class Planner:
         self.pool = pool if pool is not None else scores.pool
         self.codec, self.limits = codec, limits
         self.user_meta = dict(meta or {})
+        reserved = [key for key in RESERVED_META_KEYS if key in self.user_meta]
+        if reserved:
+            raise UsageError(f"meta key {', '.join(map(repr, reserved))} is written by the selection itself; "
+                             f"reserved keys: {', '.join(RESERVED_META_KEYS)}")
         self.selection_meta: Dict[str, Any] = {
             "rule": self.rule.name,
             "teacher_id": scores.teacher_id,
@@ -250,11 +259,12 @@ class Planner:
         self.selection_meta["budget"] = {"max_bytes": int(limit)}
         self.selection_meta["search"] = {"probe": int(probe)}  # constant during the search
         self.sizes.clear()
-        if size(1) > limit:
-            raise PladaError(f"max_bytes={limit}: even one kept image needs {size(1)} bytes")
-        lo, hi = 1, None  # invariant: s(lo) <= limit; s(hi) > limit when hi is known
+        # invariant: s(lo) <= limit (or lo = 0: no fitting k found yet); s(hi) > limit when hi is known
+        lo, hi = 1, None
         g = max(1, min(n, limit))
-        if size(g) <= limit:
+        if size(1) > limit:  # no bracket; s(k) is not monotone: k = N can still fit (probe and grid below)
+            lo, hi = 0, 1
+        elif size(g) <= limit:
             lo = g
             while lo < n and hi is None:
                 nxt = min(n, lo * 2)
@@ -290,6 +300,11 @@ class Planner:
             lo = max(fitting)
             above = [x for x in grid if x > lo]
             hi = above[0] if above else None
+        if lo == 0:
+            smallest = min(self.sizes, key=lambda k: (self.sizes[k], k))
+            raise UsageError(f"max_bytes={limit}: no selection fits; the smallest of the {len(self.sizes)} payloads "
+                             f"tried keeps {smallest:,} image{'s' if smallest > 1 else ''} in {self.sizes[smallest]:,} "
+                             f"bytes")
         encodes = len(self.sizes)
         final = self.build(lo)
         if len(final.payload) != size(lo) or len(final.payload) > limit:  # pragma: no cover - invariant
@@ -299,4 +314,5 @@ class Planner:
         return final
 
 
-__all__ = ["select", "Selection", "Selector", "Planner", "SafetyNet", "DEFAULT_SAFETY_NET", "class_quotas", "resolve_count"]
+__all__ = ["select", "Selection", "Selector", "Planner", "SafetyNet", "DEFAULT_SAFETY_NET", "class_quotas", "resolve_count",
+           "RESERVED_META_KEYS"]

@@ -14,7 +14,7 @@ on it, because the teacher never trained on it, and the target test set is never
 """
 from __future__ import annotations
 
-import pickle
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
-from ..errors import PladaError
+from ..errors import InputError, PladaError, PoolError, UsageError
+from ..files import atomic_output
 from ..models import get_model
 from ..torch_data import labelled_folder, targets_of
 from ..training import History, train_classifier
@@ -39,7 +40,7 @@ def split_train_val(targets, val_fraction: float = DEFAULT_VAL_FRACTION, seed: i
     class has 2+ examples and val_fraction > 0) go to validation.  Both index arrays are sorted."""
     targets = np.asarray(targets, dtype=np.int64)
     if not 0 <= val_fraction < 1:
-        raise PladaError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
     rng = np.random.default_rng(seed)
     val: List[np.ndarray] = []
     for c in np.unique(targets):
@@ -79,32 +80,53 @@ class Teacher:
     def save(self, path) -> None:
         if self.arch is None:
             raise PladaError("only registry models (arch given) can be saved; score a custom module directly")
-        torch.save({
-            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "arch": self.arch,
-            "num_classes": self.num_classes, "image_size": self.image_size, "channels": self.channels,
-            "class_names": self.class_names, "val_indices": torch.as_tensor(self.val_indices, dtype=torch.int64),
-            "train_root": self.train_root, "train_sha256": self.train_sha256, "train_size": self.train_size,
-            "history": self.history, "state_dict": self.model.state_dict(),
-        }, str(path))
+        with atomic_output(path) as f:
+            torch.save({
+                "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "arch": self.arch,
+                "num_classes": self.num_classes, "image_size": self.image_size, "channels": self.channels,
+                "class_names": self.class_names, "val_indices": torch.as_tensor(self.val_indices, dtype=torch.int64),
+                "train_root": self.train_root, "train_sha256": self.train_sha256, "train_size": self.train_size,
+                "history": self.history, "state_dict": self.model.state_dict(),
+            }, f)
 
 
 def load_teacher(path, device="cpu") -> Teacher:
-    """Load a teacher written by :meth:`Teacher.save` (weights-only unpickling: safe on untrusted files)."""
+    """Load a teacher written by :meth:`Teacher.save` (weights-only unpickling: safe on untrusted files).
+    :class:`InputError` when the file is missing or is not a teacher file."""
+    if not os.path.exists(path):
+        raise InputError(f"teacher file {path} does not exist")
+    not_teacher = InputError(f"{path} is not a teacher file (written by `teacher`)")
     try:
         ck = torch.load(str(path), map_location=device, weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise PladaError(f"cannot read teacher file {path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read teacher file {path}: {exc.strerror or exc}") from None
+    except Exception:  # torch's unpickler raises anything (KeyError, RuntimeError, UnpicklingError) on other bytes
+        raise not_teacher from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise PladaError(f"{path} is not a plada_codec teacher file")
+        raise not_teacher
     if ck.get("version") != CHECKPOINT_VERSION:
-        raise PladaError(f"{path}: teacher file version {ck.get('version')} is not {CHECKPOINT_VERSION}")
-    model = get_model(ck["arch"], ck["num_classes"], ck["image_size"], ck["channels"])
-    model.load_state_dict(ck["state_dict"])
-    model.eval()
-    return Teacher(model=model, arch=ck["arch"], num_classes=ck["num_classes"], image_size=ck["image_size"],
-                   channels=ck["channels"], class_names=ck["class_names"], val_indices=ck["val_indices"].numpy(),
-                   train_root=ck["train_root"], train_sha256=ck["train_sha256"], train_size=ck["train_size"],
-                   history=ck["history"])
+        raise InputError(f"{path}: teacher file version {ck.get('version')} is not {CHECKPOINT_VERSION}")
+    try:
+        model = get_model(ck["arch"], ck["num_classes"], ck["image_size"], ck["channels"])
+        model.load_state_dict(ck["state_dict"])
+        teacher = Teacher(model=model.eval(), arch=ck["arch"], num_classes=ck["num_classes"],
+                          image_size=ck["image_size"], channels=ck["channels"], class_names=ck["class_names"],
+                          val_indices=ck["val_indices"].numpy(), train_root=ck["train_root"],
+                          train_sha256=ck["train_sha256"], train_size=ck["train_size"], history=ck["history"])
+    except (KeyError, RuntimeError, AttributeError, TypeError) as exc:  # fields missing or weights not fitting
+        raise InputError(f"{path} is a damaged teacher file: {exc}") from None
+    return teacher
+
+
+def open_training_folder(root, image_size: int, what: str = "training folder"):
+    """:func:`~plada_codec.torch_data.labelled_folder` for a target training folder, its problems raised as
+    :class:`InputError` naming the folder (``PoolError`` is for the pool)."""
+    if not os.path.isdir(root):
+        raise InputError(f"{what} {root} {'is not a folder' if os.path.exists(root) else 'does not exist'}")
+    try:
+        return labelled_folder(root, image_size)
+    except PoolError as exc:
+        raise InputError(f"{what} {root}: {exc}") from None
 
 
 def train_teacher(train, *, arch: str = "small-cnn", model: Optional[torch.nn.Module] = None,
@@ -118,7 +140,7 @@ def train_teacher(train, *, arch: str = "small-cnn", model: Optional[torch.nn.Mo
     A stratified ``val_fraction`` is held out (recorded in the result for ``--rule auto``)."""
     train_root = train_sha = train_size = None
     if isinstance(train, (str, Path)):
-        dataset, names, target_pool = labelled_folder(train, image_size)
+        dataset, names, target_pool = open_training_folder(train, image_size)
         class_names = class_names or names
         train_root, train_sha, train_size = str(train), target_pool.identity.hexdigest, len(target_pool)
     else:
@@ -144,4 +166,5 @@ def train_teacher(train, *, arch: str = "small-cnn", model: Optional[torch.nn.Mo
                    history=history.as_dict())
 
 
-__all__ = ["Teacher", "train_teacher", "load_teacher", "split_train_val", "DEFAULT_VAL_FRACTION"]
+__all__ = ["Teacher", "train_teacher", "load_teacher", "open_training_folder", "split_train_val",
+           "DEFAULT_VAL_FRACTION"]

@@ -209,7 +209,7 @@ def test_encode_records_pool_identity(tmp_path, capsys):
     ("index,label\n1\n", ["--pool-size", 10, "--num-classes", 3], EXIT_INPUT),        # one column
     ("index,label\n1,0\n", [], EXIT_USAGE),                                           # N, C missing
     ("index,label\n1,0\n", ["--pool-size", 10, "--num-classes", 3, "--meta", "{bad"], EXIT_USAGE),
-    ("index,label\n1,0\n", ["--pool-size", 10, "--num-classes", 3, "--codec", "nope"], EXIT_INPUT),
+    ("index,label\n1,0\n", ["--pool-size", 10, "--num-classes", 3, "--codec", "nope"], EXIT_USAGE),
 ])
 def test_encode_bad_input(tmp_path, capsys, content, args, expected):
     src = tmp_path / "in.csv"
@@ -467,7 +467,7 @@ def test_encode_takes_pool_size_from_pool(tmp_path, capsys):
 ])
 def test_encode_codec_messages_speak_cli(tmp_path, capsys, codec, words, absent):
     code, _, err, out = encode_csv(tmp_path, capsys, "1,0\n", "--codec", codec)
-    assert code == EXIT_INPUT and not out.exists()
+    assert code == EXIT_USAGE and not out.exists()
     for w in words:
         assert w in err, err
     for w in absent:

@@ -138,3 +138,183 @@ def test_commands_module_does_not_import_torch():
             "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "False", r.stderr
+
+
+# --------------------------------------------------------------------------- bad input: clean errors
+
+
+def run(argv, capsys):
+    """main(argv) -> (exit code, stderr, stdout); a traceback would escape main() and fail the test."""
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    return code, out.err, out.out
+
+
+def other_teacher(scored, path):
+    """The scoring teacher with one weight changed: another teacher id, same training record."""
+    from plada_codec.server.teacher import load_teacher
+
+    t = load_teacher(scored / "t.pt")
+    with torch.no_grad():
+        next(t.model.parameters()).add_(1.0)
+    t.save(path)
+    return t.teacher_id
+
+
+def test_auto_refuses_a_teacher_that_did_not_make_the_scores(scored, task_dirs, tmp_path, capsys):
+    other = other_teacher(scored, tmp_path / "other.pt")
+    from plada_codec.server.scoring import load_scores
+
+    made_by = load_scores(scored / "scores.npz").teacher_id
+    assert other != made_by
+    code, err, _ = run(["select", scored / "scores.npz", "--pool", task_dirs["pool"], "--count", 10, "--rule", "auto",
+                        "--teacher", tmp_path / "other.pt", "-o", tmp_path / "a.pld", *FAST], capsys)
+    assert code == 2 and other in err and made_by in err
+    assert not (tmp_path / "a.pld").exists()
+
+
+def test_files_that_are_not_teachers_or_scores_are_input_errors(scored, task_dirs, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hi\n")
+    plada_codec.save(tmp_path / "p.pld", [1, 2], [0, 1], pool_size=4, num_classes=2)
+    for bad in ("notes.txt", "p.pld"):
+        code, err, _ = run(["score", "--teacher", tmp_path / bad, "--pool", task_dirs["pool"], "--out",
+                            tmp_path / "out", *FAST], capsys)
+        assert code == 5 and f"{bad} is not a teacher file (written by `teacher`)" in err
+    code, err, _ = run(["score", "--teacher", tmp_path / "nope.pt", "--pool", task_dirs["pool"], "--out",
+                        tmp_path / "out", *FAST], capsys)
+    assert code == 5 and "nope.pt does not exist" in err
+    assert not (tmp_path / "out").exists()
+    for cmd in (["merge", tmp_path / "notes.txt", "-o", tmp_path / "m.npz"],
+                ["select", tmp_path / "notes.txt", "--count", 3, "-o", tmp_path / "s.pld"]):
+        code, err, _ = run(cmd, capsys)
+        assert code == 5 and "notes.txt is not a score file (written by score/merge)" in err
+    for cmd in (["merge", tmp_path / "nope.npz", "-o", tmp_path / "m.npz"],
+                ["select", tmp_path / "nope.npz", "--count", 3, "-o", tmp_path / "s.pld"]):
+        code, err, _ = run(cmd, capsys)
+        assert code == 5 and "nope.npz does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "p.pld"]
+
+
+def _usage_cases():
+    """(command, arguments, what the message names); T, P, S, O stand for the teacher file, pool, scores and
+    a fresh output folder."""
+    score = ["score", "--teacher", "T", "--pool", "P", "--out", "O/out"]
+    select = ["select", "S", "-o", "O/s.pld"]
+    teacher = ["teacher", "TRAIN", "-o", "O/t.pt", "--epochs", "1"]
+    return [
+        (score + ["--workers", "-1"], "--workers"),
+        (score + ["--threads", "-1"], "--threads"),
+        (score + ["--chunk-size", "0"], "--chunk-size"),
+        (score + ["--batch-size", "0"], "--batch-size"),
+        (score + ["--temperature", "0"], "--temperature"),
+        (score + ["--temperature", "nan"], "--temperature"),
+        (score + ["--shard", "3/2"], "--shard"),
+        (score + ["--merge-to", "O/nodir/m.npz"], "--merge-to"),
+        (teacher[:-2] + ["--epochs", "0"], "--epochs"),
+        (teacher + ["--batch-size", "0"], "--batch-size"),
+        (teacher + ["--arch", "nope"], "--arch nope"),
+        (teacher + ["--val-fraction", "1"], "--val-fraction"),
+        (["teacher", "TRAIN", "-o", "O/nodir/t.pt", "--epochs", "1"], "does not exist"),
+        (["teacher", "TRAIN", "-o", "O", "--epochs", "1"], "is a folder"),
+        (["merge", "S", "-o", "O/nodir/m.npz"], "folder"),
+        (["merge", "S", "-o", "O/m.npz", "--pool-name", "x"], "--pool-name"),
+        (select + ["--fraction", "0"], "--fraction"),
+        (select + ["--fraction", "1.5"], "--fraction"),
+        (select + ["--count", "0"], "--count"),
+        (select + ["--count", "100000"], "the pool has 80 images"),
+        (select + ["--count", "5", "--safety-net", "--share", "2"], "share"),
+        (select + ["--count", "5", "--safety-net", "--alpha", "nan"], "alpha"),
+        (select + ["--count", "5", "--share", "0.3"], "--share needs --safety-net"),
+        (select + ["--count", "5", "--alpha", "0"], "--alpha needs --safety-net"),
+        (select + ["--count", "5", "--pool-name", "x"], "--pool-name"),
+        (select + ["--count", "5", "--rule", "unknown"], "unknown rule"),
+        (select + ["--count", "5", "--meta", "notjson"], "--meta is not JSON"),
+        (select + ["--count", "5", "--meta", '{"selection": 1}'], "reserved keys: selection"),
+        (select + ["--count", "5", "--threads", "1"], "only --rule auto uses it"),
+        (select + ["--count", "5", "--teacher", "T"], "only --rule auto uses it"),
+        (select + ["--count", "5", "--rule", "auto", "--pool", "P", "--teacher", "T", "--proxy-epochs", "0"],
+         "--proxy-epochs"),
+        (select + ["--count", "5", "--rule", "auto", "--pool", "P", "--teacher", "T", "--safety-net"],
+         "drop --safety-net"),
+        (["select", "S", "-o", "O/nodir/s.pld", "--count", "5"], "folder"),
+    ]
+
+
+@pytest.mark.parametrize("argv,names", _usage_cases())
+def test_bad_options_are_usage_errors_before_any_work(argv, names, scored, task_dirs, tmp_path, capsys):
+    where = {"T": scored / "t.pt", "P": task_dirs["pool"], "S": scored / "scores.npz", "TRAIN": task_dirs["train"]}
+    argv = [where.get(a, a.replace("O", str(tmp_path), 1) if a.startswith("O") else a) for a in argv]
+    torch_options = argv[0] in ("teacher", "score") or "auto" in argv  # select uses them with --rule auto only
+    code, err, _ = run(argv + (FAST if torch_options else []), capsys)
+    assert code == 2 and names in err, err
+    assert list(tmp_path.iterdir()) == []  # nothing written, no empty --out folder, no temporary file
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_unavailable_device_is_refused_before_anything_is_written(scored, task_dirs, tmp_path, capsys):
+    for argv in (["score", "--teacher", scored / "t.pt", "--pool", task_dirs["pool"], "--out", tmp_path / "out"],
+                 ["teacher", task_dirs["train"], "-o", tmp_path / "t.pt", "--epochs", "1"],
+                 ["select", scored / "scores.npz", "--pool", task_dirs["pool"], "--count", 5, "--rule", "auto",
+                  "--teacher", scored / "t.pt", "-o", tmp_path / "a.pld"]):
+        code, err, _ = run(argv + ["--device", "cuda", *FAST], capsys)
+        assert code == 2 and "no CUDA device" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_score_out_that_is_a_file(scored, task_dirs, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hi\n")
+    code, err, _ = run(["score", "--teacher", scored / "t.pt", "--pool", task_dirs["pool"],
+                        "--out", tmp_path / "notes.txt", *FAST], capsys)
+    assert code == 2 and "notes.txt is a file; give a folder" in err
+
+
+def test_merge_output_in_a_missing_folder_names_it_not_a_temporary_file(scored, tmp_path, capsys):
+    code, err, _ = run(["merge", scored / "s", "-o", tmp_path / "nodir" / "m.npz"], capsys)
+    assert code == 2 and str(tmp_path / "nodir") in err and ".tmp" not in err
+
+
+def test_training_folder_problems_are_input_errors_not_pool_errors(scored, task_dirs, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    for folder, says in (("nodir", "does not exist"), ("empty", "no images")):
+        code, err, _ = run(["teacher", tmp_path / folder, "-o", tmp_path / "t.pt", *FAST], capsys)
+        assert code == 5 and f"training folder {tmp_path / folder}" in err and says in err and "pool:" not in err
+    code, err, _ = run(["select", scored / "scores.npz", "--pool", task_dirs["pool"], "--count", 5, "--rule", "auto",
+                        "--teacher", scored / "t.pt", "--target-train", tmp_path / "nodir", "-o",
+                        tmp_path / "a.pld", *FAST], capsys)
+    assert code == 5 and "target training folder" in err and "does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def test_select_codec_takes_the_forms_encode_takes(scored, task_dirs, tmp_path, capsys):
+    args = ["select", scored / "scores.npz", "--count", 20, "-o", tmp_path / "c.pld"]
+    code, err, _ = run(args + ["--codec", "rice-gaps,packed-labels"], capsys)
+    assert code == 0, err
+    codecs = [s["codec"] for s in plada_codec.inspect((tmp_path / "c.pld").read_bytes())["sections"]]
+    assert codecs[:2] == ["rice-gaps", "packed-labels"]
+    code, err, _ = run(args + ["--pool", task_dirs["pool"], "--codec", "adaptive-gaps-grouped,"], capsys)
+    assert code == 0, err
+    assert plada_codec.inspect((tmp_path / "c.pld").read_bytes())["sections"][0]["codec"] == "adaptive-gaps-grouped"
+    code, err, _ = run(args + ["--codec", "adaptive-gaps-grouped,"], capsys)  # folder-aware: needs --pool
+    assert code == 2 and "--pool" in err and "mapping" not in err
+
+
+def test_score_merge_to_prints_the_merge_summary(scored, task_dirs, tmp_path, capsys):
+    code, err, out = run(["score", "--teacher", scored / "t.pt", "--pool", task_dirs["pool"], "--out", tmp_path / "s",
+                          "--chunk-size", 32, "--merge-to", tmp_path / "a.npz", *FAST], capsys)
+    assert code == 0, err
+    merged_by_score = out.splitlines()[-1]
+    code, err, out = run(["merge", tmp_path / "s", "-o", tmp_path / "b.npz", "--pool", task_dirs["pool"]], capsys)
+    assert code == 0, err
+    assert merged_by_score.replace("a.npz", "b.npz") == out.splitlines()[-1]
+    assert "pool images per predicted class" in merged_by_score
+
+
+def test_teacher_without_a_held_out_split_logs_no_val(task_dirs, tmp_path, capsys):
+    code, err, out = run(["teacher", task_dirs["train"], "-o", tmp_path / "t.pt", "--epochs", 1, "--image-size", 16,
+                          "--val-fraction", 0, "--threads", 1], capsys)
+    assert code == 0, err
+    epoch_lines = [line for line in err.splitlines() if line.startswith("epoch 1:")]
+    assert epoch_lines and "None" not in epoch_lines[0] and "val" not in epoch_lines[0]
+    assert "0 held out" in out

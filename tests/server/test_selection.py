@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import plada_codec
-from plada_codec.errors import PladaError, PoolMismatch
+from plada_codec.errors import PladaError, PoolMismatch, UsageError
 from plada_codec.pool import Pool
 from plada_codec.server.selection import Planner, SafetyNet, Selector, class_quotas, select
 
@@ -106,7 +106,7 @@ def test_byte_budget_is_never_exceeded_and_is_the_largest_that_fits(rule, net):
         assert sel.k == max(fitting), (limit, sel.k, max(fitting))
         p = plada_codec.decode(sel.payload)
         assert p.indices.tolist() == sel.indices.tolist() and p.meta["selection"]["budget"] == {"max_bytes": limit}
-    with pytest.raises(PladaError, match="even one"):
+    with pytest.raises(UsageError, match="no selection fits"):
         select(s, rule, max_bytes=20, safety_net=net)
 
 
@@ -126,6 +126,31 @@ def test_byte_budget_whole_pool_fits():
     s = make_scores(np.arange(200.0), np.arange(200) % 5, 5)
     sel = select(s, "low-energy", max_bytes=10**6)
     assert sel.k == 200 and sel.search["bytes_k_plus_1"] is None
+
+
+def test_byte_budget_finds_the_whole_pool_when_one_image_does_not_fit():
+    """s(k) is not monotone: with one class the whole pool is cheaper than a single scattered image, so a
+    budget below s(1) can still hold k = N (the search probes its grid instead of giving up)."""
+    n = 700
+    s = make_scores(np.random.default_rng(0).normal(size=n), np.zeros(n, np.int64), 2)
+
+    def planner(limit):
+        p = Planner(s, "low-energy", budget={"max_bytes": limit})
+        p.selection_meta["search"] = {"probe": 8}
+        return p
+
+    near = planner(999).size(n)  # the budget is in the metadata: find the smallest one the whole pool fits in
+    limit = next(b for b in range(near - 5, near + 6) if planner(b).size(n) <= b)
+    sizes = planner(limit)
+    assert sizes.size(1) > limit >= sizes.size(n)  # the setting this test is about
+    sel = select(s, "low-energy", max_bytes=limit)
+    assert sel.k == n and len(sel.payload) <= limit
+    assert sel.k == max(k for k in range(1, n + 1) if sizes.size(k) <= limit)
+
+
+def test_meta_may_not_replace_the_selection_record():
+    with pytest.raises(UsageError, match="reserved keys: selection"):
+        select(planted(), "low-energy", count=5, meta={"selection": "mine"})
 
 
 def test_budget_arguments():

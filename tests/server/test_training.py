@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from plada_codec.errors import PladaError, PoolError  # noqa: E402
+from plada_codec.errors import InputError, PladaError, PoolError  # noqa: E402
 from plada_codec.models import count_parameters, get_model, list_models  # noqa: E402
 from plada_codec.pool import Pool  # noqa: E402
 from plada_codec.torch_data import ArrayDataset, PoolDataset, SmallImageTransform, targets_of  # noqa: E402
@@ -135,7 +135,7 @@ def test_train_teacher_save_load_roundtrip(tmp_path):
     assert again.teacher_id == teacher.teacher_id and again.class_names == ["dark", "bright"]
     assert again.val_indices.tolist() == va.tolist()
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(PladaError, match="cannot read teacher file|not a plada_codec teacher"):
+    with pytest.raises(InputError, match=r"junk.pt is not a teacher file \(written by `teacher`\)"):
         load_teacher(tmp_path / "junk.pt")
 
 
