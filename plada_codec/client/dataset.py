@@ -18,7 +18,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .. import decode
-from ..errors import PoolError, PoolMismatch
+from ..errors import InputError, PoolError, PoolMismatch
 from ..identity import check_same_pool
 from ..payload import Payload
 from ..pool import Pool
@@ -45,7 +45,7 @@ def _payload_of(payload, pool: Pool, limits=None) -> Payload:
         try:
             blob = Path(payload).read_bytes()
         except OSError as exc:
-            raise PoolError(f"cannot read payload {payload}: {exc.strerror or exc}") from None
+            raise InputError(f"cannot read payload {payload}: {exc.strerror or exc}") from None
     else:
         blob = bytes(payload)
     return decode(blob, pool=pool, limits=limits)

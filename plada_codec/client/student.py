@@ -43,11 +43,12 @@ def train_student(dataset: Dataset, num_classes: int, *, model: Union[str, nn.Mo
                   image_size: int = 32, epochs: Optional[int] = None, samples: Optional[int] = None,
                   lr: float = 1e-3, weight_decay: float = 0.05, batch_size: int = 128, augment: bool = True,
                   flip: bool = True, label_smoothing: float = 0.0, seed: int = 0, device=None,
-                  progress: bool = True, log=None, desc: str = "student",
+                  num_workers: int = 0, progress: bool = True, log=None, desc: str = "student",
                   channels_last: bool = False) -> Tuple[nn.Module, History]:
     """Train a student on ``dataset`` (e.g. a :class:`~.dataset.PseudoLabelDataset`); returns
     ``(model in eval mode, History)``.  ``model``: a registry name (``resnet18``, ``small-cnn``, a
-    ``plada_codec.teachers`` plugin) or any ``nn.Module``."""
+    ``plada_codec.teachers`` plugin) or any ``nn.Module``.  ``num_workers``: DataLoader worker processes
+    (0: images are read in this process, and held in memory when they fit)."""
     if len(dataset) == 0:
         raise PladaError("the payload keeps no image: nothing to train on")
     if isinstance(model, str):
@@ -55,7 +56,7 @@ def train_student(dataset: Dataset, num_classes: int, *, model: Union[str, nn.Mo
         model = get_model(model, num_classes, image_size)
     history = train_classifier(model, dataset, epochs=epochs_for(len(dataset), epochs, samples), lr=lr,
                                weight_decay=weight_decay, batch_size=batch_size, augment=augment, flip=flip,
-                               label_smoothing=label_smoothing, device=device,
+                               label_smoothing=label_smoothing, device=device, num_workers=num_workers,
                                progress=progress, seed=seed, desc=desc, log=log, channels_last=channels_last)
     return model, history
 

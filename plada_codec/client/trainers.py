@@ -22,7 +22,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..errors import PladaError
+from ..errors import PladaError, UsageError
 
 GROUP = "plada_codec.trainers"
 
@@ -81,13 +81,15 @@ class TorchTrainer:
     name = "torch"
 
     def fit(self, images, labels, num_classes, *, seed: int = 0, model: str = "resnet18", epochs=None,
-            samples=None, image_size: int = 32, device=None, progress: bool = True, **options):
+            samples=None, image_size: int = 32, device=None, num_workers: int = 0, progress: bool = True,
+            **options):
         from ..torch_data import SmallImageTransform
         from .student import train_student
 
         ds = _SequenceDataset(images, labels, SmallImageTransform(image_size))
         net, history = train_student(ds, num_classes, model=model, epochs=epochs, samples=samples,
-                                     image_size=image_size, seed=seed, device=device, progress=progress, **options)
+                                     image_size=image_size, seed=seed, device=device, num_workers=num_workers,
+                                     progress=progress, **options)
         pred = _TorchPredictor(net, image_size, device)
         pred.history = history.as_dict()
         return pred
@@ -134,9 +136,13 @@ def list_trainers() -> List[str]:
 
 
 def get_trainer(name: str):
-    """An instance of the trainer registered as ``name`` (built in, entry point or run-time plugin)."""
+    """An instance of the trainer registered as ``name`` (built in, entry point or run-time plugin); an
+    unknown name raises :class:`UsageError` listing the known ones."""
     from .. import plugins
 
+    known = list_trainers()
+    if name not in known:
+        raise UsageError(f"unknown trainer {name!r}; known: {', '.join(known)}")
     obj = plugins.load(GROUP, name)
     if isinstance(obj, type):
         obj = obj()
