@@ -18,12 +18,14 @@ from .errors import (
     CorruptPayload,
     DecodeError,
     EncodeError,
+    InputError,
     LimitExceeded,
     PladaError,
     PoolError,
     PoolMismatch,
     TruncatedPayload,
     UnsupportedFeature,
+    UsageError,
 )
 from .identity import PoolIdentity
 from .limits import DEFAULT_LIMITS, Limits
@@ -61,4 +63,6 @@ __all__ = [
     "LimitExceeded",
     "PoolMismatch",
     "PoolError",
+    "UsageError",
+    "InputError",
 ]
