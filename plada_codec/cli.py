@@ -87,6 +87,21 @@ positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
 
 
+def json_object_option(text: Optional[str], option: str = "--meta") -> Optional[dict]:
+    """The value of a JSON-object option (``--meta``) as a dict; not JSON or not an object: a usage error."""
+    import json
+
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{option} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object ({{...}}), got {type(value).__name__}")
+    return value
+
+
 #: how an error ends the program, first match wins: (class, message prefix, exit code); a prefix of None
 #: names the error class (TruncatedPayload, CorruptPayload, ...)
 _ERROR_EXITS = [

@@ -9,13 +9,13 @@ import re
 import sys
 import zipfile
 import zlib
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from .cli import EXIT_OK, EXIT_USAGE
+from .cli import EXIT_OK, json_object_option
 from .errors import EncodeError, PladaError, PoolError, PoolMismatch, UsageError
-from .files import atomic_output, output_problem
+from .files import atomic_output, check_output
 
 MAX_INPUT_BYTES = 2**31
 
@@ -82,21 +82,9 @@ def _read_payload(path: str) -> bytes:
         return f.read()
 
 
-def _usage(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _pool_usage_error(args) -> Optional[str]:
+def _check_pool_root(args) -> None:
     if args.pool_root and not args.pool:
-        return "--pool-root only applies to --pool MANIFEST; give --pool too"
-    return None
-
-
-def _output_usage_error(path: str) -> Optional[str]:
-    """Checked before any work, so a bad --output never costs an encode nor leaves a temporary file."""
-    problem = output_problem(path)
-    return f"--output: {problem.strerror}" if problem is not None else None
+        raise UsageError("--pool-root only applies to --pool MANIFEST; give --pool too")
 
 
 def _decode(blob: bytes, pool):
@@ -166,8 +154,7 @@ def _fmt_bits(x):
 
 
 def cmd_inspect(args) -> int:
-    if problem := _pool_usage_error(args):
-        return _usage(problem)
+    _check_pool_root(args)
     blob = _read_payload(args.payload)
     info = describe(blob, decode_streams=not args.no_decode, pool=_open_pool(args.pool, args.pool_root))
     if args.json:
@@ -201,8 +188,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    if problem := _pool_usage_error(args):
-        return _usage(problem)
+    _check_pool_root(args)
     blob = _read_payload(args.payload)
     pool = _open_pool(args.pool, args.pool_root)
     p = _decode(blob, pool)
@@ -382,17 +368,9 @@ def _codec_choice(text: str, have_pool: bool):
 def cmd_encode(args) -> int:
     from . import encode
 
-    problem = _output_usage_error(args.output) or _pool_usage_error(args)
-    if problem:
-        return _usage(problem)
-    meta = None
-    if args.meta:
-        try:
-            meta = json.loads(args.meta)
-        except ValueError as exc:
-            return _usage(f"--meta is not JSON: {exc}")
-        if not isinstance(meta, dict):
-            return _usage(f"--meta must be a JSON object ({{...}}), got {type(meta).__name__}")
+    check_output(args.output)
+    _check_pool_root(args)
+    meta = json_object_option(args.meta)
     codec = _codec_choice(args.codec, have_pool=bool(args.pool))
     idx, lab, extras = _load_input(args.input)
     names = _read_class_names(args.class_names) if args.class_names else extras.get("class_names")
@@ -403,7 +381,7 @@ def cmd_encode(args) -> int:
     c = args.num_classes if args.num_classes is not None else extras.get("num_classes")
     missing = [flag for flag, value in (("--pool-size (or --pool)", n), ("--num-classes", c)) if value is None]
     if missing:
-        return _usage(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required for this input")
+        raise UsageError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required for this input")
     blob = encode(idx, lab, pool_size=n, num_classes=c, class_names=names, pool=pool, meta=meta, codec=codec)
     with atomic_output(args.output) as f:
         f.write(blob)
@@ -416,10 +394,10 @@ def cmd_encode(args) -> int:
 def cmd_decode(args) -> int:
     out = args.output
     kind = out.lower()[-4:]
-    problem = (_output_usage_error(out) or _pool_usage_error(args)
-               or (None if kind in (".npz", ".csv") else f"--output {out} must end in .npz or .csv"))
-    if problem:
-        return _usage(problem)
+    check_output(out)
+    _check_pool_root(args)
+    if kind not in (".npz", ".csv"):
+        raise UsageError(f"--output {out} must end in .npz or .csv")
     blob = _read_payload(args.payload)
     pool = _open_pool(args.pool, args.pool_root)
     p = _decode(blob, pool)

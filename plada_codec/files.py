@@ -6,6 +6,8 @@ import errno
 import os
 from typing import Optional
 
+from .errors import UsageError
+
 
 def output_problem(path: str) -> Optional[OSError]:
     """Why ``path`` cannot receive an output file (empty, a folder, or in a missing folder), as the
@@ -18,6 +20,14 @@ def output_problem(path: str) -> Optional[OSError]:
     if not os.path.isdir(folder):
         return FileNotFoundError(errno.ENOENT, f"cannot write {path}: folder {folder} does not exist")
     return None
+
+
+def check_output(path: str, option: str = "--output") -> None:
+    """A command's output option: a bad path is a :class:`UsageError` (exit 2) naming ``option``, raised
+    before any work, so nothing is computed for nothing and no temporary file is left."""
+    problem = output_problem(path)
+    if problem is not None:
+        raise UsageError(f"{option}: {problem.strerror}")
 
 
 @contextlib.contextmanager

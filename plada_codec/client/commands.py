@@ -1,7 +1,6 @@
 """``python -m plada_codec train`` and ``python -m plada_codec demo`` (client side; torch loads lazily)."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -9,7 +8,7 @@ import time
 
 from ..cli import non_negative_int, positive_int
 from ..errors import InputError, UsageError
-from ..files import atomic_output, output_problem
+from ..files import atomic_output, check_output
 from ..plugins import names_for_help
 
 
@@ -140,9 +139,7 @@ def _check_outputs(args) -> None:
     for option, path in (("--save-model", args.save_model), ("--out", args.out)):
         if path is None:
             continue
-        problem = output_problem(path)
-        if problem is not None:  # a usage error, as for the core commands' --output
-            raise UsageError(f"{option}: {problem.strerror}")
+        check_output(path, option)
         real = os.path.realpath(path)
         if real in seen:
             raise UsageError(f"{option} {path} would overwrite {seen[real]}; give another file")

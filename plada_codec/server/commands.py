@@ -5,14 +5,13 @@ Importing this module imports neither torch nor numba; each command imports what
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 
-from ..cli import non_negative_int, positive_int
+from ..cli import json_object_option, non_negative_int, positive_int
 from ..errors import InputError, UsageError
-from ..files import atomic_output, output_problem
+from ..files import atomic_output, check_output
 from ..plugins import names_for_help
 
 WORKFLOW = (
@@ -153,14 +152,6 @@ def _common_torch_args(p, seed: str, device: str = "cpu, cuda, cuda:1, ... (auto
     p.add_argument("--quiet", action="store_true", help=only + "no progress bars")
 
 
-def _check_output(path: str, option: str = "--output") -> None:
-    """A bad output path is a usage error before any work (as for encode/decode), so nothing is trained or
-    scored for nothing and no temporary file is left."""
-    problem = output_problem(path)
-    if problem is not None:
-        raise UsageError(f"{option}: {problem.strerror}")
-
-
 def _check_pool_options(args) -> None:
     given = [flag for flag, value in (("--manifest", args.manifest), ("--pool-name", args.pool_name)) if value]
     if given and args.pool is None:
@@ -200,7 +191,7 @@ def _print(msg: str) -> None:
 
 
 def cmd_teacher(args) -> int:
-    _check_output(args.output)
+    check_output(args.output)
     if not 0 <= args.val_fraction < 1:
         raise UsageError(f"--val-fraction {args.val_fraction}: must be in [0, 1)")
     if not 0 < args.lr < math.inf:
@@ -256,7 +247,7 @@ def _merge_summary(table, output: str) -> str:
 def cmd_score(args) -> int:
     # every check before the --out folder is created: a refused run leaves nothing behind
     if args.merge_to:
-        _check_output(args.merge_to, "--merge-to")
+        check_output(args.merge_to, "--merge-to")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UsageError(f"--out {args.out} is a file; give a folder")
     if not 0 < args.temperature < math.inf:
@@ -300,7 +291,7 @@ def cmd_score(args) -> int:
 def cmd_merge(args) -> int:
     from .scoring import merge
 
-    _check_output(args.output)
+    check_output(args.output)
     _check_pool_options(args)
     pool = _open_pool(args)
     table = merge(args.inputs, pool)
@@ -311,20 +302,11 @@ def cmd_merge(args) -> int:
 
 def _parse_meta(text):
     """--meta as a dict; not JSON, not an object or a key the selection writes itself: a usage error."""
-    from .selection import RESERVED_META_KEYS
+    from .selection import check_user_meta
 
-    if text is None:
-        return None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--meta is not JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise UsageError(f"--meta must be a JSON object ({{...}}), got {type(meta).__name__}")
-    reserved = [key for key in RESERVED_META_KEYS if key in meta]
-    if reserved:
-        raise UsageError(f"--meta: key {', '.join(map(repr, reserved))} is written by select itself "
-                         f"(reserved keys: {', '.join(RESERVED_META_KEYS)})")
+    meta = json_object_option(text)
+    if meta is not None:
+        check_user_meta(meta)
     return meta
 
 
@@ -333,7 +315,7 @@ def cmd_select(args) -> int:
     from .selection import SafetyNet
 
     # the command line first: every usage error before the scores are read or a proxy trains
-    _check_output(args.output)
+    check_output(args.output)
     _check_pool_options(args)
     auto = args.rule == "auto"
     if args.fraction is not None and not 0 < args.fraction <= 1:

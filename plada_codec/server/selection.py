@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -40,6 +40,14 @@ DEFAULT_PROBE = 8
 GRID_POINTS = 16
 #: payload metadata keys the selection writes itself (a caller's ``meta`` may not use them)
 RESERVED_META_KEYS = ("selection",)
+
+
+def check_user_meta(meta: Mapping[str, Any]) -> None:
+    """A caller's metadata may not use a key the selection writes itself (:data:`RESERVED_META_KEYS`)."""
+    reserved = [key for key in RESERVED_META_KEYS if key in meta]
+    if reserved:
+        raise UsageError(f"meta key {', '.join(map(repr, reserved))} is written by the selection itself; "
+                         f"reserved keys: {', '.join(RESERVED_META_KEYS)}")
 
 
 @dataclass(frozen=True)
@@ -217,10 +225,7 @@ class Planner:
         self.pool = pool if pool is not None else scores.pool
         self.codec, self.limits = codec, limits
         self.user_meta = dict(meta or {})
-        reserved = [key for key in RESERVED_META_KEYS if key in self.user_meta]
-        if reserved:
-            raise UsageError(f"meta key {', '.join(map(repr, reserved))} is written by the selection itself; "
-                             f"reserved keys: {', '.join(RESERVED_META_KEYS)}")
+        check_user_meta(self.user_meta)
         self.selection_meta: Dict[str, Any] = {
             "rule": self.rule.name,
             "teacher_id": scores.teacher_id,
@@ -315,4 +320,4 @@ class Planner:
 
 
 __all__ = ["select", "Selection", "Selector", "Planner", "SafetyNet", "DEFAULT_SAFETY_NET", "class_quotas", "resolve_count",
-           "RESERVED_META_KEYS"]
+           "RESERVED_META_KEYS", "check_user_meta"]
