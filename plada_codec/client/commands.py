@@ -97,14 +97,14 @@ def register(sub) -> None:
     d.add_argument("--student", default=None, metavar="NAME",
                    help=f"student model: {models} " + both(FULL.student, QUICK.student)[:-1]
                         + "; resnet18 is the paper's but tens of times slower on a CPU)")
-    d.add_argument("--student-samples", type=int, default=None, metavar="N",
+    d.add_argument("--student-samples", type=positive_int, default=None, metavar="N",
                    help="images each student sees in training " + both(FULL.student_samples, QUICK.student_samples))
     methods = [m for m, _, _ in PLADA_METHODS]
     d.add_argument("--methods", default=None, metavar="NAMES",
                    help="comma-separated PLADA selections to train: " + ", ".join(methods) + " "
                         + both("all" if list(FULL.methods) == methods else joined(FULL.methods),
                                "all" if list(QUICK.methods) == methods else joined(QUICK.methods)))
-    d.add_argument("--teacher-epochs", type=int, default=None, metavar="N",
+    d.add_argument("--teacher-epochs", type=positive_int, default=None, metavar="N",
                    help="teacher training epochs " + both(FULL.teacher_epochs, QUICK.teacher_epochs))
     d.add_argument("--student-flip", choices=("auto", "yes", "no"), default=None,
                    help="students flip images left-right: auto (default) when the teacher's accuracy on its "
@@ -116,9 +116,9 @@ def register(sub) -> None:
     d.add_argument("--seed", type=int, default=None, metavar="N",
                    help="seed of the teachers, students, background images and baseline picks "
                         + both(FULL.seed, QUICK.seed))
-    d.add_argument("--threads", type=int, default=None, metavar="N",
+    d.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="torch CPU threads for teachers and scoring (default: torch's choice)")
-    d.add_argument("--workers", type=int, default=None, metavar="N",
+    d.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="processes that train the students side by side, one thread each (default: the number of "
                         f"threads, at most {MAX_DEFAULT_WORKERS}; 1: train them in this process, with progress "
                         "bars)")
@@ -309,27 +309,47 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _fractions(text: str, option: str):
+    """A comma-separated list of keep fractions in (0, 1]; anything else is a usage error naming it."""
+    values = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise UsageError(f"{option} {text}: {part.strip()!r} is not a number") from None
+        if not 0 < value <= 1:
+            raise UsageError(f"{option} {text}: {value} is not a fraction in (0, 1]")
+        values.append(value)
+    return tuple(values)
+
+
 def cmd_demo(args) -> int:
     from dataclasses import replace
 
     from ..demo import FULL, QUICK, run_demo
 
     cfg = QUICK if args.quick else FULL
+    # every option checked here: a bad one must not cost the benchmark's set-up or a teacher's training
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out} is a file; give a folder")
     if args.budgets:
-        cfg = replace(cfg, budgets=tuple(float(b) for b in args.budgets.split(",")))
+        cfg = replace(cfg, budgets=_fractions(args.budgets, "--budgets"))
     if args.student:
+        from ..models import list_models
+
+        if args.student not in list_models():
+            raise UsageError(f"--student {args.student}: unknown model; known: {', '.join(list_models())}")
         cfg = replace(cfg, student=args.student)
-    if args.student_samples:
+    if args.student_samples is not None:
         cfg = replace(cfg, student_samples=args.student_samples)
     if args.methods:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         unknown = sorted(set(methods) - {"vanilla", "safety-net", "opposite"})
-        if unknown:
-            print(f"error: unknown method(s) {', '.join(unknown)}; known: vanilla, safety-net, opposite",
-                  file=sys.stderr)
-            return 2
+        if unknown or not methods:
+            raise UsageError(f"--methods {args.methods}: unknown method(s) {', '.join(unknown) or '(none given)'}; "
+                             "known: vanilla, safety-net, opposite")
         cfg = replace(cfg, methods=methods)
-    if args.teacher_epochs:
+    if args.teacher_epochs is not None:
         cfg = replace(cfg, teacher_epochs=args.teacher_epochs)
     if args.student_flip:
         cfg = replace(cfg, student_flip={"auto": None, "yes": True, "no": False}[args.student_flip])

@@ -239,3 +239,26 @@ def test_train_plugin_without_a_model_keeps_its_results_when_save_model_fails(ta
     assert rc == 1 and "--save-model" in err and "no torch model" in err
     assert json.loads((tmp_path / "r.json").read_text())["trainer"] == "majority-cli-test"
     assert _leftovers(tmp_path) == ["r.json"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--budgets", "x"], ["--budgets", "'x' is not a number"]),
+    (["--budgets", "0.01,1.5"], ["--budgets", "1.5"]),
+    (["--teacher-epochs", "0"], ["--teacher-epochs"]),
+    (["--student-samples", "0"], ["--student-samples"]),
+    (["--workers", "-1"], ["--workers"]),
+    (["--student", "nope"], ["--student nope", "known"]),
+    (["--methods", "vanilla,magic"], ["magic", "known"]),
+])
+def test_demo_refuses_bad_options_before_any_work(tmp_path, capsys, monkeypatch, argv, words):
+    """Bad demo options are usage errors (exit 2) raised before the benchmark is opened or a teacher trains
+    (``--teacher-epochs 0`` used to be silently ignored, ``--budgets x`` ended in a traceback)."""
+    import plada_codec.demo as demo
+
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: pytest.fail("the demo started"))
+    rc = main(["demo", "--quick", "--out", str(tmp_path / "out"), *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err, err
+    for w in words:
+        assert w in err, err
+    assert not (tmp_path / "out").exists()
