@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 from typing import Optional
 
@@ -30,14 +31,23 @@ def check_output(path: str, option: str = "--output") -> None:
         raise UsageError(f"{option}: {problem.strerror}")
 
 
+#: numbers the temporary files of one process, so two writers (threads) never share one
+_TEMP_SERIAL = itertools.count()
+
+
 @contextlib.contextmanager
-def atomic_output(path: str, **open_kwargs):
-    """A file that replaces ``path`` only when the block ends without error: it is written beside it
-    under a temporary name, removed on any failure, and errors name ``path``, never the temporary name.
-    Text mode when ``encoding`` is given, else binary."""
-    tmp = f"{path}.tmp{os.getpid()}"
+def atomic_output(path, mkdir: bool = False, **open_kwargs):
+    """A file that replaces ``path`` only when the block ends without error, so readers never see a
+    half-written file: it is written beside it under a hidden temporary name (created exclusively, unique
+    per process and call), removed on any failure, and errors name ``path``, never the temporary name.
+    Text mode when ``encoding`` is given, else binary; ``mkdir`` creates the parent folders first."""
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{next(_TEMP_SERIAL)}.tmp")
     try:
-        f = open(tmp, "w" if "encoding" in open_kwargs else "wb", **open_kwargs)
+        if mkdir and folder:
+            os.makedirs(folder, exist_ok=True)
+        f = open(tmp, "x" if "encoding" in open_kwargs else "xb", **open_kwargs)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
     try:

@@ -39,16 +39,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 import unicodedata
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .errors import EncodeError, PoolError
+from .files import atomic_output
 from .identity import MAX_POOL_NAME_BYTES, PoolIdentity
 
 #: accepted image extensions, compared case-insensitively (torchvision's IMG_EXTENSIONS)
@@ -221,23 +220,6 @@ def _write_cache(cache_file: Path, paths: List[str], folders, scanned_ns: int) -
         return True
     except OSError:
         return False
-
-
-@contextmanager
-def atomic_output(path, mkdir: bool = False):
-    """A binary file that replaces ``path`` only when the block ends without error (temporary file in
-    the same folder, then ``os.replace``): readers never see a half-written file."""
-    path = Path(path)
-    if mkdir:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _atomic_write(path: Path, data: bytes, mkdir: bool = False) -> None:
