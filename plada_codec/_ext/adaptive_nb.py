@@ -26,6 +26,7 @@ OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
 OVERFLOW = status.OVERFLOW
+END_STATE = status.END_STATE
 BAD_FIELD = status.BAD_FIELD
 
 __all__ = [
@@ -266,13 +267,16 @@ def _start(mode, buf):
 
 
 @njit(cache=True, inline="always")
-def _finish(mode, x1, pos, buf):
-    """Encoder: write x1 as 4 bytes, return the length.  Decoder: require exactly all bytes read."""
+def _finish(mode, x1, x, pos, buf):
+    """Encoder: write x1 as 4 bytes, return the length.  Decoder: require exactly all bytes read and
+    x == x1 (the encoder's flushed x1 is what the decoder last read into x)."""
     if mode:
         if pos > buf.shape[0]:
             return TRUNCATED
         if pos < buf.shape[0]:
             return TRAILING
+        if x != x1:
+            return END_STATE
         return 0
     for s in range(4):
         if pos < buf.shape[0]:
@@ -334,7 +338,7 @@ def _gaps_run(mode, idx, pool_size, buf):
         prev += u
         if mode:
             idx[t] = prev
-    return _finish(mode, x1, pos, buf)
+    return _finish(mode, x1, x, pos, buf)
 
 
 @njit(cache=True, nogil=True)
@@ -434,7 +438,7 @@ def _grouped_run(mode, idx, gstart, buf):
             return TRUNCATED if mode else OVERFLOW
     if t != k:
         return COUNT
-    return _finish(mode, x1, pos, buf)
+    return _finish(mode, x1, x, pos, buf)
 
 
 @njit(cache=True, nogil=True)
@@ -492,7 +496,7 @@ def _density_run(mode, idx, pool_size, buf):
         if mode:
             idx[t] = p
         t += 1
-    return _finish(mode, x1, pos, buf)
+    return _finish(mode, x1, x, pos, buf)
 
 
 @njit(cache=True, nogil=True)
@@ -538,7 +542,7 @@ def _uniform_run(mode, labels, num_classes, buf):
             labels[t] = lab
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
-    return _finish(mode, x1, pos, buf)
+    return _finish(mode, x1, x, pos, buf)
 
 
 @njit(cache=True, nogil=True)
@@ -606,7 +610,7 @@ def _dirichlet_run(mode, labels, num_classes, shift, buf):
             labels[t] = node - (1 << L)
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
-    return _finish(mode, x1, pos, buf)
+    return _finish(mode, x1, x, pos, buf)
 
 
 @njit(cache=True, nogil=True)
@@ -726,6 +730,10 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                 lab = node - (1 << L)
                 if lab >= num_classes:
                     return OUT_OF_RANGE
+                if mode:  # the encoder never escapes a listed class: such a stream is not its output
+                    for q in range(D):
+                        if lst[q] == lab:
+                            return BAD_FIELD
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
         if mode:
@@ -765,7 +773,7 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                         where[c] = -1
                 D = j
         infolder += 1
-    return _finish(mode, x1, pos, buf)
+    return _finish(mode, x1, x, pos, buf)
 
 
 @njit(cache=True, nogil=True)

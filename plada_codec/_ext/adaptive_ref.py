@@ -14,6 +14,7 @@ OUT_OF_RANGE = status.OUT_OF_RANGE
 TRAILING = status.TRAILING
 COUNT = status.COUNT
 OVERFLOW = status.OVERFLOW
+END_STATE = status.END_STATE
 BAD_FIELD = status.BAD_FIELD
 
 __all__ = [
@@ -195,6 +196,8 @@ class Decoder(_Coder):
             return TRUNCATED
         if self.pos < len(self.data):
             return TRAILING
+        if self.x != self.x1:  # the encoder flushed x1: the last 4 bytes read
+            return END_STATE
         return 0
 
 
@@ -579,6 +582,8 @@ def _labels(coder, idx, labels, num_classes: int, gstart, grouped: bool, decodin
                 lab = node - (1 << L)
                 if lab >= num_classes:
                     raise _Stop(OUT_OF_RANGE)
+                if decoding and D > 0 and cands.rank(lab) >= 0:  # never the encoder's output
+                    raise _Stop(BAD_FIELD)
         coder.check()
         if decoding:
             labels[t] = lab

@@ -10,6 +10,7 @@ NONZERO_PADDING = -4  # padding bits that the format requires to be zero are not
 TRAILING = -5        # bytes left over after the last value
 COUNT = -6           # the number of decoded values differs from the declared count
 OVERFLOW = -7        # encoder: the ``out`` buffer is too small (the codec wrapper grows it or skips the codec)
+END_STATE = -8       # arithmetic coder: the final state does not match the flushed bounds (x != x1)
 
 _MESSAGES = {
     TRUNCATED: "stream ends before all declared values were read",
@@ -19,6 +20,7 @@ _MESSAGES = {
     TRAILING: "bytes left over after the last value",
     COUNT: "decoded count differs from the declared count",
     OVERFLOW: "output buffer too small",
+    END_STATE: "the coder's final state does not match the end of the stream",
 }
 
 

@@ -70,7 +70,7 @@ def dirichlet_shift(inp: dict) -> int:
     return best_shift(np.bincount(lab, minlength=inp["num_classes"])) if lab.size else 0
 
 
-def encode(codec: str, inp: dict) -> bytes:
+def encode(codec: str, inp: dict, shift=None) -> bytes:
     idx = np.array(inp["indices"], np.int64)
     lab = np.array(inp["labels"], np.int64)
     gstart = np.concatenate([[0], np.cumsum(inp["groups"])]).astype(np.int64)
@@ -84,7 +84,8 @@ def encode(codec: str, inp: dict) -> bytes:
     elif codec == "uniform-labels":
         n = ref.uniform_labels_encode(lab, inp["num_classes"], out)
     elif codec == "dirichlet-labels":
-        n = ref.dirichlet_labels_encode(lab, inp["num_classes"], dirichlet_shift(inp), out)
+        a = dirichlet_shift(inp) if shift is None else shift
+        n = ref.dirichlet_labels_encode(lab, inp["num_classes"], a, out)
     elif codec == "geometric-gaps":
         n = geometric_ref.geometric_encode(idx, inp["pool_size"], out)
     else:
@@ -96,6 +97,9 @@ def encode(codec: str, inp: dict) -> bytes:
 CODECS = {"adaptive-gaps": 0x30, "adaptive-gaps-grouped": 0x31, "adaptive-gaps-density": 0x32,
           "adaptive-labels": 0x40, "adaptive-labels-grouped": 0x41, "uniform-labels": 0x42,
           "geometric-gaps": 0x13, "dirichlet-labels": 0x43}
+#: extra vectors: stem -> (input, codec, 0x43 prior exponent imposed instead of the encoder's choice), so that
+#: a golden vector pins the counts' shift by a != 0 (the three main 0x43 vectors all have a = 0)
+EXTRA = {"folders_dirichlet_labels_a3": ("folders", "dirichlet-labels", 3)}
 #: the codecs of the binary arithmetic coder, whose decisions trace() lists (0x43, added later, is not
 #: traced: its worked example is its vector tiny_dirichlet_labels)
 TRACED = [c for c in CODECS if c not in ("geometric-gaps", "dirichlet-labels")]
@@ -186,6 +190,18 @@ def main(argv=None) -> int:
                 meta["hex"] = data.hex()
             json_path.write_text(json.dumps(meta, indent=None) + "\n")
             written += 1
+    for stem, (name, codec, a) in EXTRA.items():
+        inp, how = INPUTS[name]
+        bin_path, json_path = HERE / f"{stem}.bin", HERE / f"{stem}.json"
+        if bin_path.exists() and not args.force:
+            continue
+        data = encode(codec, inp, shift=a)
+        assert data[0] == a
+        bin_path.write_bytes(data)
+        meta = dict(codec=codec, codec_id=CODECS[codec], description=f"{how}; prior exponent a = {a} imposed",
+                    size=len(data), sha256=hashlib.sha256(data).hexdigest(), **inp, shift=a)
+        json_path.write_text(json.dumps(meta, indent=None) + "\n")
+        written += 1
     if args.force or not (HERE / "trace.txt").exists():
         (HERE / "trace.txt").write_text(trace())
     print(f"wrote {written} vectors", file=sys.stderr)
