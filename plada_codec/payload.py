@@ -375,8 +375,8 @@ def _resolve_pool(header: wire.Header, pool, needs_groups: bool):
     groups = group_sizes_of(pool)
     if groups is None:
         raise PoolError(f"pool {given.describe()} does not provide its folder sizes (group_sizes)")
-    if int(groups.sum()) != header.pool_size:
-        raise PoolError("pool group_sizes do not sum to the pool size")
+    if groups.ndim != 1 or (groups.size and int(groups.min()) < 1) or int(groups.sum()) != header.pool_size:
+        raise PoolError("pool group_sizes must be positive folder sizes summing to the pool size")
     return groups
 
 
@@ -444,16 +444,31 @@ def _decode_byte_sections(by_type, codecs, header: wire.Header, limits: Limits):
             raise CorruptPayload("class names are not valid UTF-8") from None
         if len(class_names) != c or any(not x for x in class_names):
             raise CorruptPayload(f"class-names section holds {len(class_names)} names (some may be empty); C={c}")
+        if any("\x00" in x for x in class_names):
+            raise CorruptPayload("a class name contains NUL")
     meta = None
     if SectionType.META in by_type:
         raw = raw_bytes(by_type[SectionType.META], "meta section size", "max_meta_bytes")
         try:
-            meta = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise CorruptPayload("meta section is not UTF-8 JSON") from None
+            meta = json.loads(raw.decode("utf-8"), parse_constant=_not_json, object_pairs_hook=_unique_members)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CorruptPayload(f"meta section is not UTF-8 JSON (RFC 8259): {exc}") from None
         if not isinstance(meta, dict):
             raise CorruptPayload("meta section is not a JSON object")
     return class_names, meta
+
+
+def _not_json(name: str):
+    """json.loads accepts NaN / Infinity / -Infinity, which RFC 8259 (and other languages' readers) do not."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_members(pairs):
+    """A JSON object whose member names repeat reads differently in other languages: refuse it."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("a member name repeats")
+    return obj
 
 
 def read_metadata(blob, limits: Optional[Limits] = None) -> Tuple[Optional[List[str]], Optional[Dict[str, Any]]]:

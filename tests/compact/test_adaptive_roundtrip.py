@@ -130,6 +130,13 @@ def test_grouped_payload_needs_the_pool():
     other = GroupedPool(np.concatenate([groups[:-2], [groups[-2] + groups[-1]]]))
     with pytest.raises(plada_codec.PoolMismatch):
         plada_codec.decode(blob, pool=other)
+    # the right identity, but folder sizes that are not a partition of the pool: the caller's pool is at
+    # fault (PoolError), not the payload
+    for bad in (np.concatenate([groups, [0]]), np.concatenate([groups[:-1], [groups[-1] + 1, -1]])):
+        wrong = GroupedPool(groups)
+        wrong.group_sizes = bad
+        with pytest.raises(plada_codec.PoolError, match="positive"):
+            plada_codec.decode(blob, pool=wrong)
 
 
 @pytest.mark.parametrize("n", [1, 2, 300])

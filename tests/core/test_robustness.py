@@ -307,6 +307,27 @@ def test_class_names_and_meta_section_contents_checked():
     expect(p.build(), CorruptPayload, "JSON")
 
 
+@pytest.mark.parametrize("body, what", [
+    (b'{"a":NaN}', "NaN"), (b'{"a":Infinity}', "Infinity"), (b'{"a":-Infinity}', "Infinity"),
+    (b'{"a":1,"a":2}', "repeats"), (b'{"b":{"c":1,"c":1}}', "repeats")])
+def test_meta_must_be_rfc8259_json(body, what):
+    """Python's json reads NaN / Infinity and repeated member names; other languages' readers refuse or
+    differ, so a .pld reader refuses them (docs/FORMAT.md §5)."""
+    p = crafted("full")
+    p.entries[3][2] = 0
+    p.bodies[3] = body
+    p.entries[3][3] = len(body)
+    expect(p.build(), CorruptPayload, what)
+
+
+def test_class_name_with_nul_rejected():
+    p = crafted("full")
+    p.entries[2][2] = 0
+    p.bodies[2] = b"ant\nb\x00e\ncat"
+    p.entries[2][3] = len(p.bodies[2])
+    expect(p.build(), CorruptPayload, "NUL")
+
+
 def test_raw_byte_section_length_must_match():
     p = crafted("full")
     p.entries[3][2] = 0
