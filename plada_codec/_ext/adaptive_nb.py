@@ -646,10 +646,9 @@ def dirichlet_labels_decode(data, num_classes, out):
 
 @njit(cache=True, inline="always")
 def _forget(mode, where, lst, D):
-    """Empty the candidate list (the encoder also clears the positions of its classes); returns 0."""
-    if mode == 0:
-        for q in range(D):
-            where[lst[q]] = -1
+    """Empty the candidate list (and clear the positions of its classes); returns 0."""
+    for q in range(D):
+        where[lst[q]] = -1
     return 0
 
 
@@ -665,8 +664,9 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
     PT = _table(TC << L)
     lst = np.zeros(MAXLIST, np.int64)
     cnt = np.zeros(MAXLIST, np.int64)
-    # encoder only: where[c] = the list position of class c, or -1 (the search without a scan)
-    where = np.full(num_classes if mode == 0 else 1, -1, np.int64)
+    # where[c] = the list position of class c, or -1: the encoder's search without a scan, the decoder's
+    # check that an escape does not name a listed class
+    where = np.full(num_classes, -1, np.int64)
     x1 = 0
     x2 = MASK32
     x, pos = _start(mode, buf)
@@ -730,10 +730,8 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                 lab = node - (1 << L)
                 if lab >= num_classes:
                     return OUT_OF_RANGE
-                if mode:  # the encoder never escapes a listed class: such a stream is not its output
-                    for q in range(D):
-                        if lst[q] == lab:
-                            return BAD_FIELD
+                if where[lab] >= 0:  # the encoder never escapes a listed class: not its output
+                    return BAD_FIELD
         if _over(mode, pos, buf):
             return TRUNCATED if mode else OVERFLOW
         if mode:
@@ -743,7 +741,7 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
             if r < 0:
                 if D < MAXLIST:
                     D += 1
-                elif mode == 0:
+                else:
                     where[lst[D - 1]] = -1  # the last entry leaves the list
                 r = D - 1
                 cnt[r] = 0
@@ -751,13 +749,11 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
             while r > 0 and cnt[r - 1] <= cr:
                 lst[r] = lst[r - 1]
                 cnt[r] = cnt[r - 1]
-                if mode == 0:
-                    where[lst[r]] = r
+                where[lst[r]] = r
                 r -= 1
             lst[r] = lab
             cnt[r] = cr
-            if mode == 0:
-                where[lab] = r
+            where[lab] = r
             if not grouped and cr >= AGE_LIMIT:
                 j = 0
                 for q in range(D):
@@ -766,10 +762,9 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                     if h > 0:
                         lst[j] = c
                         cnt[j] = h
-                        if mode == 0:
-                            where[c] = j
+                        where[c] = j
                         j += 1
-                    elif mode == 0:
+                    else:
                         where[c] = -1
                 D = j
         infolder += 1
