@@ -183,6 +183,8 @@ def parse(blob, limits: Limits, verify_digest: bool = True) -> "tuple[Header, Li
     sections: List[Section] = []
     prev_type = 0
     for (stype, sflags, codec_id, raw_length, enc_length) in entries:
+        if stype == 0:
+            raise CorruptPayload("section type 0 is not a valid type")
         if stype <= prev_type:
             raise CorruptPayload(f"section types out of order or repeated (type {stype} after {prev_type})")
         prev_type = stype

@@ -164,6 +164,13 @@ def test_sections_out_of_order():
     expect(p.build(), CorruptPayload, "order")
 
 
+def test_section_type_zero_is_named():
+    p = crafted()
+    p.entries.insert(0, [0, 0, 0x0000, 3, 3])
+    p.bodies.insert(0, b"abc")
+    expect(p.build(), CorruptPayload, "type 0")
+
+
 def test_section_duplicated():
     p = crafted()
     p.entries.insert(1, list(p.entries[0]))
