@@ -645,7 +645,7 @@ def dirichlet_labels_decode(data, num_classes, out):
 # all counts when the coded label's count reaches AGE_LIMIT, dropping those that reach 0.
 
 @njit(cache=True, inline="always")
-def _forget(mode, where, lst, D):
+def _forget(where, lst, D):
     """Empty the candidate list (and clear the positions of its classes); returns 0."""
     for q in range(D):
         where[lst[q]] = -1
@@ -686,12 +686,12 @@ def _labels_run(mode, idx, labels, num_classes, gstart, grouped, buf):
                 newf = 1
             if newf:
                 infolder = 0
-                D = _forget(mode, where, lst, D)
+                D = _forget(where, lst, D)
             gq = _bitlen(infolder)
         else:
             gq = _bitlen(i - prev) - 1
             if gq * 16 > lslow + RESET_MARGIN:
-                D = _forget(mode, where, lst, D)
+                D = _forget(where, lst, D)
             lslow += (gq * 16 - lslow) >> 3
         if gq > 7:
             gq = 7
