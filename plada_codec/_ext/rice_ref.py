@@ -61,6 +61,8 @@ def rice_decode(data, count, block, pool_size, out):
                 if not bit:
                     break
                 q += 1
+                if q >= 2**32:  # as the Numba kernel: a run that long is corrupt before it is truncated
+                    return status.BAD_FIELD
             if pos + r > nbits_total:
                 return status.TRUNCATED
             low = sum(int(bits[pos + b]) << b for b in range(r))

@@ -24,6 +24,10 @@ class RawBytes(Codec):
         return bytes(data)
 
 
+#: zstd skippable frames (RFC 8878 §3.1.2) start with 0x184D2A50-0x184D2A5F, little-endian
+SKIPPABLE_MAGIC = 0x184D2A50
+
+
 class ZstdBytes(Codec):
     codec_id = 0x0001
     name = "zstd"
@@ -38,6 +42,8 @@ class ZstdBytes(Codec):
         # crafted frame cannot make us allocate more than these bounds.
         expected = ctx.raw_length
         raw = bytes(data)
+        if len(raw) >= 4 and int.from_bytes(raw[:4], "little") & ~0xF == SKIPPABLE_MAGIC:
+            raise CorruptPayload("zstd section: a skippable frame, not the one zstd frame FORMAT.md §6.1 allows")
         try:
             declared = zstandard.frame_content_size(raw)
         except zstandard.ZstdError as exc:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import plada_codec
 from plada_codec import (CorruptPayload, DecodeError, LimitExceeded, Limits, PladaError, TruncatedPayload,
                          UnsupportedFeature)
+from plada_codec.registry import StreamContext, get_by_name
 
 from .helpers import decode_error, resign, small_payloads, split
 
@@ -405,6 +406,22 @@ def test_zstd_frame_without_content_size_is_rejected():
     frame = zstandard.ZstdCompressor(write_content_size=False).compress(b'{"a":1}')
     exc = decode_error(with_meta_frame(frame, 7))
     assert isinstance(exc, CorruptPayload) and "content size" in str(exc), exc
+
+
+@pytest.mark.parametrize("raw_length", [0, 3])
+def test_zstd_skippable_frame_is_not_a_frame(raw_length):
+    """A skippable frame (RFC 8878 §3.1.2) is refused whatever follows: with raw_length 0 libzstd took
+    it for the section's one frame and returned no bytes (FORMAT.md §6.1)."""
+    import zstandard
+
+    skippable = struct.pack("<II", 0x184D2A5F, 4) + b"abcd"
+    real = zstandard.ZstdCompressor().compress(b"abc"[:raw_length])
+    for section in (skippable, skippable[:6], skippable + real):
+        exc = decode_error(with_meta_frame(section, raw_length))
+        assert isinstance(exc, CorruptPayload) and "skippable" in str(exc), (section, exc)
+    codec = get_by_name("zstd")
+    with pytest.raises(CorruptPayload, match="skippable"):
+        codec.decode(skippable, StreamContext(1, 1, 0, raw_length=raw_length))
 
 
 def test_zstd_frame_cut_short():

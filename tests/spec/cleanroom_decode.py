@@ -762,6 +762,8 @@ def dec_bytes(codec, buf, s, e, raw_length, limit, what):
     if codec == 0x01:
         import zstandard
         frame = bytes(buf[s:e])
+        if len(frame) >= 4 and struct.unpack_from("<I", frame)[0] & ~0xF == 0x184D2A50:  # FORMAT §6.1
+            raise CorruptPayload("%s: a skippable frame" % what)
         try:
             fp = zstandard.get_frame_parameters(frame)
         except zstandard.ZstdError as ex:
