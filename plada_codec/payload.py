@@ -232,6 +232,11 @@ def _pick(cands: List[Codec], results: List[Optional[bytes]], forced: bool) -> O
     return best
 
 
+def _partitions(groups: np.ndarray, pool_size: int) -> bool:
+    """Whether folder sizes are a partition of the pool: one-dimensional, each >= 1, summing to pool_size."""
+    return groups.ndim == 1 and not (groups.size and int(groups.min()) < 1) and int(groups.sum()) == pool_size
+
+
 def _bytes_section(stype: SectionType, raw: bytes) -> wire.SectionSpec:
     ctx = StreamContext(pool_size=1, num_classes=1, count=0, raw_length=len(raw))
     cands = list_codecs(SectionType.BYTES)
@@ -276,7 +281,7 @@ def encode(indices, labels, *, pool_size: int, num_classes: int, class_names: Op
     if ident is not None and ident.size != pool_size:
         raise EncodeError(f"pool {ident.describe()} has {ident.size} images, pool_size is {pool_size}")
     groups = group_sizes_of(pool)
-    if groups is not None and (groups.ndim != 1 or (groups.size and groups.min() < 1) or int(groups.sum()) != pool_size):
+    if groups is not None and not _partitions(groups, pool_size):
         raise EncodeError("pool.group_sizes must be positive folder sizes summing to pool_size")
     plan = _codec_plan(codec)
     base = StreamContext(pool_size=pool_size, num_classes=num_classes, count=k, groups=groups)
@@ -375,7 +380,7 @@ def _resolve_pool(header: wire.Header, pool, needs_groups: bool):
     groups = group_sizes_of(pool)
     if groups is None:
         raise PoolError(f"pool {given.describe()} does not provide its folder sizes (group_sizes)")
-    if groups.ndim != 1 or (groups.size and int(groups.min()) < 1) or int(groups.sum()) != header.pool_size:
+    if not _partitions(groups, header.pool_size):
         raise PoolError("pool group_sizes must be positive folder sizes summing to the pool size")
     return groups
 
